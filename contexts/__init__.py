@@ -1,0 +1,1 @@
+"""Bounded contexts of the sample domain; each plugs into Skald through a `BoundedContext`."""

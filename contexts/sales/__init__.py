@@ -1,0 +1,1 @@
+"""The sales context: customers place orders."""

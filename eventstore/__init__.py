@@ -1,0 +1,1 @@
+"""The event store: Kafka topics as streams of Avro-encoded, enveloped domain events."""

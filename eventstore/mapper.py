@@ -1,0 +1,84 @@
+"""Maps domain event dataclasses to plain records (dicts) and back, by registered type name.
+
+Mapping is separate from encoding: the codec only sees dicts, the domain only dataclasses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class UnknownEventType(Exception):
+    """An event type that no registered dataclass maps to."""
+
+
+class EventMapper:
+    """A registry of event dataclasses keyed by their Avro full name."""
+
+    def __init__(self, event_classes: Iterable[type] = ()) -> None:
+        self._by_type: dict[str, type] = {}
+        self._by_class: dict[type, str] = {}
+        for cls in event_classes:
+            self.register(cls)
+
+    def register(self, cls: type, event_type: str | None = None) -> None:
+        """Register a dataclass under `event_type` (default: its `EVENT_TYPE` attribute)."""
+        name = event_type or cls.EVENT_TYPE  # type: ignore[attr-defined]
+        self._by_type[name] = cls
+        self._by_class[cls] = name
+
+    def event_type(self, event: object) -> str:
+        """The registered type name of an event instance."""
+        return self.event_type_of_class(type(event))
+
+    def event_type_of_class(self, cls: type) -> str:
+        """The registered type name of an event class."""
+        try:
+            return self._by_class[cls]
+        except KeyError:
+            raise UnknownEventType(f"{cls.__name__} is not a registered event") from None
+
+    def to_record(self, event: object) -> dict[str, Any]:
+        """A plain dict of the event, ready for the codec."""
+        return typing.cast(dict[str, Any], _to_plain(event))
+
+    def from_record(self, event_type: str, record: dict[str, Any]) -> object:
+        """Rebuild the event dataclass from a decoded record."""
+        try:
+            cls = self._by_type[event_type]
+        except KeyError:
+            raise UnknownEventType(f"no event class registered for {event_type!r}") from None
+        return _from_plain(cls, record)
+
+
+def _to_plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return [_to_plain(item) for item in value]
+    return value
+
+
+def _from_plain(annotation: Any, value: Any) -> Any:
+    origin = typing.get_origin(annotation)
+    if dataclasses.is_dataclass(annotation) and isinstance(annotation, type):
+        hints = typing.get_type_hints(annotation)
+        fields = {f.name for f in dataclasses.fields(annotation)}
+        return annotation(**{k: _from_plain(hints[k], v) for k, v in value.items() if k in fields})
+    if origin in (list, tuple):
+        (item_type, *_rest) = typing.get_args(annotation)
+        items = [_from_plain(item_type, item) for item in value]
+        return tuple(items) if origin is tuple else items
+    if origin in (typing.Union, types.UnionType) and value is not None:
+        (first, *_rest) = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _from_plain(first, value)
+    if annotation is datetime and isinstance(value, datetime):
+        return value
+    return value

@@ -1,0 +1,1 @@
+"""Faust stream processors: sagas and stream aggregates (see the processors issue)."""

@@ -1,0 +1,1 @@
+"""Skald: event sourcing and streaming on Apache Kafka."""

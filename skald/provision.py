@@ -1,0 +1,20 @@
+"""Creates what the contexts declare: topics, read-model tables and indices (idempotent)."""
+
+from __future__ import annotations
+
+from eventstore.topics import TopicResult, apply_topics
+from skald.services import Services
+
+
+def apply_topic_specs(services: Services) -> list[TopicResult]:
+    """Create every declared topic that is missing."""
+    specs = [spec for context in services.contexts for spec in context.topics]
+    return apply_topics(services.admin, specs, services.settings)
+
+
+def create_read_models(services: Services) -> list[str]:
+    """Create every projection's storage; returns the projection names."""
+    sinks = services.sinks()
+    for sink, _topics in sinks.values():
+        sink.setup()
+    return list(sinks)

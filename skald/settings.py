@@ -1,0 +1,57 @@
+"""The one typed settings object; every component reads configuration from here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    """Settings read from `SKALD_*` environment variables (or a `.env` file)."""
+
+    model_config = SettingsConfigDict(env_prefix="SKALD_", env_file=".env", extra="ignore")
+
+    kafka_bootstrap: str = Field("localhost:9092", description="Kafka bootstrap servers")
+    pg_dsn: str = Field(
+        "postgresql://skald:skald@localhost:5432/skald", description="PostgreSQL DSN"
+    )
+    opensearch_url: str = Field("http://localhost:9200", description="OpenSearch URL")
+    api_host: str = Field("127.0.0.1", description="HTTP API bind address")
+    api_port: int = Field(8000, description="HTTP API port")
+    namespace: str = Field(
+        "",
+        description="Prefix for topics, consumer groups, indices and the PostgreSQL schema; "
+        "isolates environments (and tests) sharing one cluster",
+        pattern=r"^[a-z0-9_]*$",
+    )
+    schemas_dir: Path = Field(REPO_ROOT / "schemas", description="Avro schema directory")
+    topic_partitions: int = Field(3, ge=1, description="Partitions for new event topics")
+    topic_replication: int = Field(
+        1, ge=1, description="Replication factor for new topics (3 on MSK)"
+    )
+    topic_min_insync_replicas: int = Field(
+        1, ge=1, description="min.insync.replicas for new topics (2 on MSK)"
+    )
+    max_body_bytes: int = Field(1024 * 1024, ge=1, description="Largest accepted request body")
+    log_level: str = Field("INFO", description="Python log level")
+
+    def topic(self, name: str) -> str:
+        """The namespaced name of a logical topic."""
+        return f"{self.namespace}.{name}" if self.namespace else name
+
+    def group(self, name: str) -> str:
+        """The namespaced name of a consumer group."""
+        return f"{self.namespace}.{name}" if self.namespace else name
+
+    def index(self, name: str) -> str:
+        """The namespaced name of an OpenSearch index or alias."""
+        return f"{self.namespace}-{name}" if self.namespace else name
+
+    @property
+    def pg_schema(self) -> str:
+        """The PostgreSQL schema that holds read models and checkpoints."""
+        return self.namespace or "public"

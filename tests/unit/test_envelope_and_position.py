@@ -1,0 +1,49 @@
+"""The CloudEvents envelope and the consistency token."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from eventstore.envelope import Envelope, EnvelopeError, header_value
+from eventstore.position import InvalidPosition, Position
+
+ENVELOPE = Envelope(
+    event_id="e-1",
+    event_type="sales.order.OrderPlaced",
+    source="skald/api",
+    time=datetime(2026, 11, 27, 9, 30, 0, 123_000, tzinfo=UTC),
+    aggregate_type="order",
+    aggregate_id="o-1",
+    aggregate_version=3,
+    schema_version=1,
+    correlation_id="corr-1",
+    causation_id="cause-1",
+    traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+)
+
+
+def test_headers_round_trip() -> None:
+    assert Envelope.from_headers(ENVELOPE.to_headers()) == ENVELOPE
+
+
+def test_headers_follow_the_cloudevents_kafka_binding() -> None:
+    headers = dict(ENVELOPE.to_headers())
+    assert headers["ce_specversion"] == b"1.0"
+    assert headers["ce_subject"] == b"o-1"
+    assert headers["ce_type"] == b"sales.order.OrderPlaced"
+    assert header_value(ENVELOPE.to_headers(), "ce_aggregateversion") == "3"
+
+
+def test_missing_headers_are_named() -> None:
+    headers = [h for h in ENVELOPE.to_headers() if h[0] != "ce_subject"]
+    with pytest.raises(EnvelopeError, match="ce_subject"):
+        Envelope.from_headers(headers)
+
+
+def test_position_tokens_round_trip_and_reject_garbage() -> None:
+    position = Position("sales.order.events", 2, 41)
+    assert Position.from_token(position.token()) == position
+    with pytest.raises(InvalidPosition):
+        Position.from_token("not-a-token")
