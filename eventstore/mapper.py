@@ -8,8 +8,9 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from enum import Enum
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -20,7 +21,7 @@ class UnknownEventType(Exception):
 
 
 class EventMapper:
-    """A registry of event dataclasses keyed by their Avro full name."""
+    """A registry of message dataclasses (events, commands) keyed by their type name."""
 
     def __init__(self, event_classes: Iterable[type] = ()) -> None:
         self._by_type: dict[str, type] = {}
@@ -29,8 +30,8 @@ class EventMapper:
             self.register(cls)
 
     def register(self, cls: type, event_type: str | None = None) -> None:
-        """Register a dataclass under `event_type` (default: its `EVENT_TYPE` attribute)."""
-        name = event_type or cls.EVENT_TYPE  # type: ignore[attr-defined]
+        """Register a dataclass under `event_type` (default: its EVENT_TYPE or COMMAND_TYPE)."""
+        name = event_type or getattr(cls, "EVENT_TYPE", None) or cls.COMMAND_TYPE  # type: ignore[attr-defined]
         self._by_type[name] = cls
         self._by_class[cls] = name
 
@@ -63,6 +64,8 @@ def _to_plain(value: Any) -> Any:
         return {f.name: _to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, list | tuple):
         return [_to_plain(item) for item in value]
+    if isinstance(value, Mapping):
+        return {key: _to_plain(item) for key, item in value.items()}
     return value
 
 
@@ -79,6 +82,11 @@ def _from_plain(annotation: Any, value: Any) -> Any:
     if origin in (typing.Union, types.UnionType) and value is not None:
         (first, *_rest) = [a for a in typing.get_args(annotation) if a is not type(None)]
         return _from_plain(first, value)
-    if annotation is datetime and isinstance(value, datetime):
-        return value
+    if origin in (dict, Mapping) and isinstance(value, dict):
+        _key_type, value_type = typing.get_args(annotation)
+        return {key: _from_plain(value_type, item) for key, item in value.items()}
+    if annotation is datetime and isinstance(value, str):
+        return datetime.fromisoformat(value)  # JSON carries times as ISO-8601 text
+    if isinstance(annotation, type) and issubclass(annotation, Enum) and isinstance(value, str):
+        return annotation(value)
     return value

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from contexts.inventory.context import inventory
+from contexts.payments.context import payments
 from contexts.sales.context import sales
 from skald.context import BoundedContext
 
-CONTEXTS: tuple[BoundedContext, ...] = (sales,)
+CONTEXTS: tuple[BoundedContext, ...] = (sales, inventory, payments)

@@ -83,7 +83,7 @@ def routes(services: Services) -> APIRouter:
             order_id=str(uuid.uuid4()),
             customer_id=body.customer_id,
             items=tuple(OrderItem(**item.model_dump()) for item in body.items),
-            placed_at=datetime.now(UTC),
+            at=datetime.now(UTC),
         )
         try:
             events = decide(INITIAL, command)

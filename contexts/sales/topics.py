@@ -1,9 +1,7 @@
-"""The sales context's topics."""
+"""The sales context's topic names."""
 
 from __future__ import annotations
 
-from eventstore.topics import TopicSpec
+from contexts.sales.aggregates import ORDER
 
-ORDER_EVENTS = "sales.order.events"
-
-TOPICS = (TopicSpec(ORDER_EVENTS),)
+ORDER_EVENTS = ORDER.events_topic

@@ -42,7 +42,7 @@ def running_skald(settings: Settings, log_path: Path, timeout: float = 60.0) -> 
     port = free_port()
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "skald.cli", "run"],
+            [sys.executable, "-m", "skald", "run"],
             env=environment(settings, port),
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -80,3 +80,22 @@ def test_schema_file_name_must_match_the_record(tmp_path: Path) -> None:
     path.write_text(json.dumps({"type": "record", "name": "Other", "fields": []}))
     with pytest.raises(SchemaError, match="declares record 'Other'"):
         load_schema_file(path)
+
+
+def test_commands_and_states_survive_a_json_round_trip() -> None:
+    import json as json_module
+
+    from contexts.inventory.stock.commands import COMMAND_CLASSES, ReserveStock
+    from contexts.inventory.stock.decider import Stock
+    from contexts.sales.order.decider import Order, OrderStatus
+
+    mapper = EventMapper(COMMAND_CLASSES)
+    command = ReserveStock("SKU-1", "o-1", 3, datetime(2026, 11, 27, 9, tzinfo=UTC))
+    record = json_module.loads(json_module.dumps(mapper.to_record(command), default=str))
+    assert mapper.from_record("inventory.stock.ReserveStock", record) == command
+    stock = Stock(on_hand=5, reservations={"o-1": 3})
+    mapper.register(Stock, "state.stock")
+    assert mapper.from_record("state.stock", mapper.to_record(stock)) == stock
+    order = Order(OrderStatus.PLACED, "c-1", PLACED.items, 2500)
+    mapper.register(Order, "state.order")
+    assert mapper.from_record("state.order", mapper.to_record(order)) == order

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from contexts.sales.order import decider as order
-from contexts.sales.order.commands import PlaceOrder
-from contexts.sales.order.events import OrderItem, OrderPlaced
+from contexts.sales.order.commands import CancelOrder, ConfirmOrder, MarkOrderShipped, PlaceOrder
+from contexts.sales.order.events import (
+    OrderCancelled,
+    OrderConfirmed,
+    OrderItem,
+    OrderPlaced,
+    OrderShipped,
+)
 from tests.unit.decider_spec import Decider, spec
 
 given = spec(Decider(order.INITIAL, order.evolve, order.decide))
@@ -14,10 +22,14 @@ given = spec(Decider(order.INITIAL, order.evolve, order.decide))
 AT = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
 BEANS = OrderItem(sku="SKU-1", name="Espresso beans", quantity=2, unit_price_cents=1250)
 MUG = OrderItem(sku="SKU-2", name="Mug", quantity=1, unit_price_cents=800)
-PLACE = PlaceOrder(order_id="o-1", customer_id="c-1", items=(BEANS, MUG), placed_at=AT)
-PLACED = OrderPlaced(
-    order_id="o-1", customer_id="c-1", items=(BEANS, MUG), total_cents=3300, placed_at=AT
-)
+PLACE = PlaceOrder(order_id="o-1", customer_id="c-1", items=(BEANS, MUG), at=AT)
+PLACED = OrderPlaced("o-1", "c-1", (BEANS, MUG), 3300, AT)
+CONFIRMED = OrderConfirmed("o-1", AT)
+CANCELLED = OrderCancelled("o-1", "changed my mind", AT)
+SHIPPED = OrderShipped("o-1", AT)
+CONFIRM = ConfirmOrder("o-1", AT)
+CANCEL = CancelOrder("o-1", "changed my mind", AT)
+SHIP = MarkOrderShipped("o-1", AT)
 
 
 def test_placing_a_new_order_totals_its_items() -> None:
@@ -29,31 +41,44 @@ def test_placing_the_same_order_again_changes_nothing() -> None:
 
 
 def test_a_different_order_under_a_taken_id_is_refused() -> None:
-    other = PlaceOrder(order_id="o-1", customer_id="c-2", items=(MUG,), placed_at=AT)
+    other = PlaceOrder(order_id="o-1", customer_id="c-2", items=(MUG,), at=AT)
     given([PLACED]).when(other).raises(order.OrderAlreadyPlaced, match="o-1")
 
 
 def test_an_order_needs_items() -> None:
-    empty = PlaceOrder(order_id="o-1", customer_id="c-1", items=(), placed_at=AT)
-    given([]).when(empty).raises(order.InvalidOrder, match="at least one item")
+    given([]).when(PlaceOrder("o-1", "c-1", (), AT)).raises(order.InvalidOrder, match="item")
 
 
-def test_quantities_must_be_positive() -> None:
-    zero = OrderItem(sku="SKU-1", name="Beans", quantity=0, unit_price_cents=1)
-    bad = PlaceOrder(order_id="o-1", customer_id="c-1", items=(zero,), placed_at=AT)
-    given([]).when(bad).raises(order.InvalidOrder)
+@pytest.mark.parametrize("bad", [OrderItem("S", "N", 0, 1), OrderItem("S", "N", 1, -1)])
+def test_quantities_are_positive_and_prices_not_negative(bad: OrderItem) -> None:
+    given([]).when(PlaceOrder("o-1", "c-1", (bad,), AT)).raises(order.InvalidOrder)
 
 
-def test_prices_must_not_be_negative() -> None:
-    negative = OrderItem(sku="SKU-1", name="Beans", quantity=1, unit_price_cents=-1)
-    bad = PlaceOrder(order_id="o-1", customer_id="c-1", items=(negative,), placed_at=AT)
-    given([]).when(bad).raises(order.InvalidOrder)
+def test_a_placed_order_can_be_confirmed_once() -> None:
+    given([PLACED]).when(CONFIRM).then([CONFIRMED])
+    given([PLACED, CONFIRMED]).when(CONFIRM).then([])
 
 
-def test_evolve_records_the_placed_order_and_counts_versions() -> None:
-    state = order.evolve(order.INITIAL, PLACED)
-    assert state.status is order.OrderStatus.PLACED
-    assert (state.customer_id, state.total_cents, state.version) == ("c-1", 3300, 1)
+def test_placed_or_confirmed_orders_can_be_cancelled_once() -> None:
+    given([PLACED]).when(CANCEL).then([CANCELLED])
+    given([PLACED, CONFIRMED]).when(CANCEL).then([CANCELLED])
+    given([PLACED, CANCELLED]).when(CANCEL).then([])
+
+
+def test_only_confirmed_orders_ship_and_only_once() -> None:
+    given([PLACED, CONFIRMED]).when(SHIP).then([SHIPPED])
+    given([PLACED, CONFIRMED, SHIPPED]).when(SHIP).then([])
+    given([PLACED]).when(SHIP).raises(order.OrderTransitionForbidden, match="placed")
+
+
+def test_shipped_orders_cannot_be_cancelled_and_cancelled_ones_not_confirmed() -> None:
+    given([PLACED, CONFIRMED, SHIPPED]).when(CANCEL).raises(order.OrderTransitionForbidden)
+    given([PLACED, CANCELLED]).when(CONFIRM).raises(order.OrderTransitionForbidden)
+
+
+@pytest.mark.parametrize("command", [CONFIRM, CANCEL, SHIP], ids=lambda c: type(c).__name__)
+def test_commands_on_a_missing_order_are_refused(command: object) -> None:
+    given([]).when(command).raises(order.OrderNotFound, match="o-1")
 
 
 def test_evolve_ignores_unknown_events() -> None:

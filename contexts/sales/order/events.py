@@ -29,5 +29,36 @@ class OrderPlaced:
     placed_at: datetime
 
 
-OrderEvent = OrderPlaced
-EVENT_CLASSES: tuple[type, ...] = (OrderPlaced,)
+@dataclass(frozen=True, slots=True)
+class OrderConfirmed:
+    """Stock and payment are secured; the order will ship."""
+
+    EVENT_TYPE = "sales.order.OrderConfirmed"
+
+    order_id: str
+    confirmed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCancelled:
+    """The order will not be fulfilled."""
+
+    EVENT_TYPE = "sales.order.OrderCancelled"
+
+    order_id: str
+    reason: str
+    cancelled_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OrderShipped:
+    """The order left the warehouse."""
+
+    EVENT_TYPE = "sales.order.OrderShipped"
+
+    order_id: str
+    shipped_at: datetime
+
+
+OrderEvent = OrderPlaced | OrderConfirmed | OrderCancelled | OrderShipped
+EVENT_CLASSES: tuple[type, ...] = (OrderPlaced, OrderConfirmed, OrderCancelled, OrderShipped)

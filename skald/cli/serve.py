@@ -1,4 +1,4 @@
-"""The `skald` command line: provision, serve the API, run projectors, or all at once."""
+"""`skald setup|api|project|run|topics`: provision, serve the API, run projectors."""
 
 from __future__ import annotations
 
@@ -11,56 +11,40 @@ import typer
 import uvicorn
 from confluent_kafka import KafkaException
 from opensearchpy.exceptions import OpenSearchException
-from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
-from skald import logs
+from skald.cli.common import build_services, console, fail
 from skald.provision import apply_topic_specs, create_read_models
-from skald.registry import CONTEXTS
-from skald.services import Services
-from skald.settings import Settings
 from skald.supervisor import Child, supervise
 
-app = typer.Typer(help="Skald: event sourcing and streaming on Apache Kafka.", no_args_is_help=True)
+app = typer.Typer()
 topics_app = typer.Typer(help="Manage the event topics.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
-console = Console(stderr=True)
-
-
-def _services() -> Services:
-    settings = Settings()
-    logs.configure(settings.log_level)
-    return Services(settings, CONTEXTS)
-
-
-def _fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code=1)
 
 
 @topics_app.command("apply")
 def topics_apply() -> None:
     """Create every declared topic that does not exist yet."""
-    services = _services()
+    services = build_services()
     try:
         for result in apply_topic_specs(services):
             console.print(f"{result.action:>8}  {result.topic}  ({result.partitions} partitions)")
     except KafkaException as error:
-        _fail(f"Kafka at {services.settings.kafka_bootstrap}: {error}")
+        fail(f"Kafka at {services.settings.kafka_bootstrap}: {error}")
 
 
 @app.command()
 def setup() -> None:
     """Create topics, read-model tables and indices (safe to repeat)."""
     topics_apply()
-    services = _services()
+    services = build_services()
     try:
         for name in create_read_models(services):
             console.print(f"   ready  read model {name}")
     except SQLAlchemyError as error:
-        _fail(f"PostgreSQL at {services.settings.pg_dsn}: {error.__class__.__name__}: {error}")
+        fail(f"PostgreSQL at {services.settings.pg_dsn}: {error.__class__.__name__}: {error}")
     except OpenSearchException as error:
-        _fail(f"OpenSearch at {services.settings.opensearch_url}: {error}")
+        fail(f"OpenSearch at {services.settings.opensearch_url}: {error}")
     finally:
         services.close()
 
@@ -70,7 +54,7 @@ def api() -> None:
     """Serve the HTTP API."""
     from producers.app import create_app
 
-    services = _services()
+    services = build_services()
     settings = services.settings
     uvicorn.run(
         create_app(services),
@@ -85,11 +69,11 @@ def project(
     names: Annotated[list[str] | None, typer.Argument(help="Projections (default: all)")] = None,
 ) -> None:
     """Run projectors until SIGINT/SIGTERM, each in its own consumer group."""
-    services = _services()
+    services = build_services()
     known = list(services.sinks())
     unknown = sorted(set(names or []) - set(known))
     if unknown:
-        _fail(f"unknown projection(s) {', '.join(unknown)}; known: {', '.join(known)}")
+        fail(f"unknown projection(s) {', '.join(unknown)}; known: {', '.join(known)}")
     projectors = [services.projector(name) for name in names or known]
     threads = [
         threading.Thread(target=p.run, name=f"projector-{i}") for i, p in enumerate(projectors)
@@ -112,9 +96,9 @@ def project(
 def run() -> None:
     """Provision, then run the API and every projector in the foreground (Ctrl-C stops)."""
     setup()
-    services = _services()
+    services = build_services()
     settings = services.settings
-    me = [sys.executable, "-m", "skald.cli"]
+    me = [sys.executable, "-m", "skald"]
     children = [Child("api", [*me, "api"])]
     children += [Child(name, [*me, "project", name]) for name in services.sinks()]
     base = f"http://{settings.api_host}:{settings.api_port}"
@@ -125,12 +109,3 @@ def run() -> None:
         '"name":"Espresso beans","quantity":2,"unit_price_cents":1250}]}\'\n'
     )
     raise typer.Exit(code=supervise(children))
-
-
-def main() -> None:
-    """Console entry point."""
-    app()
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,1 @@
+"""The inventory context: stock per SKU, restocked and reserved for orders."""

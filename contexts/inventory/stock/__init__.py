@@ -1,0 +1,1 @@
+"""The stock aggregate: one per SKU."""

@@ -1,0 +1,1 @@
+"""The payments context: one payment per order, authorized or declined, voidable."""

@@ -1,0 +1,68 @@
+"""An aggregate type: a pure decider plus the names and classes the runtime needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from eventstore.topics import EVENT_TOPIC_CONFIG, TopicSpec
+
+S = TypeVar("S")
+
+# Snapshots keep only the newest state per aggregate: compaction bounds restore time.
+STATE_TOPIC_CONFIG = {
+    "cleanup.policy": "compact",
+    "min.compaction.lag.ms": "0",
+    "segment.ms": "3600000",
+}
+COMMAND_TOPIC_CONFIG = {"cleanup.policy": "delete", "retention.ms": str(7 * 24 * 3600 * 1000)}
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateType(Generic[S]):
+    """Everything the command processor needs to host one kind of aggregate.
+
+    `rejections` maps domain errors to the status a caller sees (409, 422, 404...); a domain
+    error not listed there is a 422. Topics are `<context>.<name>.{commands,events,state}`,
+    co-partitioned so one partition's commands, events and snapshots live together.
+    """
+
+    context: str
+    name: str
+    initial: S
+    evolve: Callable[[S, Any], S]
+    decide: Callable[[S, Any], list[Any]]
+    state_class: type[S]
+    event_classes: tuple[type, ...]
+    command_classes: tuple[type, ...]
+    aggregate_id: Callable[[Any], str]
+    domain_error: type[Exception] = Exception
+    rejections: Mapping[type[Exception], int] = field(default_factory=dict)
+
+    @property
+    def events_topic(self) -> str:
+        return f"{self.context}.{self.name}.events"
+
+    @property
+    def commands_topic(self) -> str:
+        return f"{self.context}.{self.name}.commands"
+
+    @property
+    def state_topic(self) -> str:
+        return f"{self.context}.{self.name}.state"
+
+    def topics(self) -> tuple[TopicSpec, ...]:
+        """The three co-partitioned topics of this aggregate type."""
+        return (
+            TopicSpec(self.events_topic, dict(EVENT_TOPIC_CONFIG)),
+            TopicSpec(self.commands_topic, dict(COMMAND_TOPIC_CONFIG)),
+            TopicSpec(self.state_topic, dict(STATE_TOPIC_CONFIG)),
+        )
+
+    def rejection_status(self, error: Exception) -> int:
+        """The status for a domain error: the most specific class listed wins."""
+        for cls in type(error).__mro__:
+            if cls in self.rejections:
+                return self.rejections[cls]
+        return 422
