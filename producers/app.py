@@ -36,6 +36,6 @@ def create_app(services: Services) -> FastAPI:
         return {"status": "ok"}
 
     for context in services.contexts:
-        if context.routes is not None:
-            app.include_router(context.routes(services))
+        for routes in context.routes:
+            app.include_router(routes(services))
     return app

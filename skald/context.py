@@ -26,7 +26,7 @@ class BoundedContext:
     extra_topics: tuple[TopicSpec, ...] = ()
     postgres_projections: tuple[PostgresProjection, ...] = ()
     opensearch_projections: tuple[OpenSearchProjection, ...] = ()
-    routes: Callable[[Services], APIRouter] | None = None
+    routes: tuple[Callable[[Services], APIRouter], ...] = ()
 
     @property
     def event_classes(self) -> tuple[type, ...]:

@@ -1,18 +1,16 @@
-"""HTTP routes of the sales context: place an order, read it, search orders."""
+"""HTTP command routes of the sales context."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from contexts.sales.order.commands import PlaceOrder
 from contexts.sales.order.decider import INITIAL, OrderError, decide
 from contexts.sales.order.events import OrderItem
-from contexts.sales.queries import get_order, search_orders
 from contexts.sales.topics import ORDER_EVENTS
 from eventstore.appender import Stream
 from skald.services import Services
@@ -40,35 +38,12 @@ class OrderAccepted(BaseModel):
     position: str = Field(description="Opaque consistency token: where the event landed")
 
 
-class OrderItemOut(BaseModel):
-    sku: str
-    name: str
-    quantity: int
-    unit_price_cents: int
-
-
-class OrderOut(BaseModel):
-    order_id: str
-    customer_id: str
-    status: str
-    items: list[OrderItemOut]
-    total_cents: int
-    version: int
-    placed_at: datetime
-    updated_at: datetime
-
-
-class OrderSearchOut(BaseModel):
-    total: int
-    orders: list[OrderOut]
-
-
 class Problem(BaseModel):
     detail: str
 
 
-def routes(services: Services) -> APIRouter:
-    """The sales routes, bound to this process's services."""
+def command_routes(services: Services) -> APIRouter:
+    """The sales command routes, bound to this process's services."""
     router = APIRouter(tags=["orders"])
     topic = services.settings.topic(ORDER_EVENTS)
 
@@ -97,24 +72,5 @@ def routes(services: Services) -> APIRouter:
             version=last.envelope.aggregate_version,
             position=last.position.token(),
         )
-
-    @router.get(
-        "/orders/{order_id}",
-        summary="An order from the PostgreSQL read model",
-        responses={404: {"model": Problem}},
-    )
-    def read_order(order_id: str) -> OrderOut:
-        order = get_order(services.engine, order_id)
-        if order is None:
-            raise HTTPException(status_code=404, detail=f"order {order_id} not found")
-        return OrderOut.model_validate(order)
-
-    @router.get("/search/orders", summary="Full-text search over orders (OpenSearch)")
-    def search(
-        q: Annotated[str, Query(min_length=1, max_length=200, description="Free text")],
-        limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    ) -> OrderSearchOut:
-        found = search_orders(services.opensearch, services.settings.index("orders"), q, limit)
-        return OrderSearchOut.model_validate(found)
 
     return router

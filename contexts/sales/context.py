@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from contexts.sales.aggregates import ORDER
-from contexts.sales.api import routes
+from contexts.sales.api import command_routes
+from contexts.sales.query_api import query_routes
 from contexts.sales.read_models import order_search, orders
 from skald.context import BoundedContext
 
@@ -12,5 +13,5 @@ sales = BoundedContext(
     aggregates=(ORDER,),
     postgres_projections=(orders.projection,),
     opensearch_projections=(order_search.projection,),
-    routes=routes,
+    routes=(command_routes, query_routes),
 )
