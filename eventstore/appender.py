@@ -11,27 +11,18 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from eventstore.codec import EventCodec
 from eventstore.envelope import Envelope
-from eventstore.mapper import EventMapper
+from eventstore.outgoing import EventRecordFactory, Stream
 from eventstore.position import Position
+
+__all__ = ["AppendError", "Appended", "KafkaEventAppender", "Stream"]
 
 
 class AppendError(Exception):
     """Kafka did not acknowledge an event."""
-
-
-@dataclass(frozen=True, slots=True)
-class Stream:
-    """Where an aggregate's events live: its topic and its key."""
-
-    topic: str
-    aggregate_type: str
-    aggregate_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +36,9 @@ class Appended:
 class KafkaEventAppender:
     """Produces events keyed by aggregate id; a background thread serves delivery reports."""
 
-    def __init__(
-        self, producer: Producer, codec: EventCodec, mapper: EventMapper, source: str
-    ) -> None:
+    def __init__(self, producer: Producer, records: EventRecordFactory) -> None:
         self._producer = producer
-        self._codec = codec
-        self._mapper = mapper
-        self._source = source
+        self._records = records
         self._running = True
         self._poller = threading.Thread(target=self._poll, name="skald-producer-poll", daemon=True)
         self._poller.start()
@@ -73,27 +60,20 @@ class KafkaEventAppender:
         correlation_id = correlation_id or str(uuid.uuid4())
         futures: list[asyncio.Future[Appended]] = []
         for offset, event in enumerate(events):
-            event_type = self._mapper.event_type(event)
-            encoded = self._codec.encode(event_type, self._mapper.to_record(event))
-            envelope = Envelope(
-                event_id=str(uuid.uuid4()),
-                event_type=event_type,
-                source=self._source,
-                time=datetime.now(UTC),
-                aggregate_type=stream.aggregate_type,
-                aggregate_id=stream.aggregate_id,
-                aggregate_version=first_version + offset,
-                schema_version=encoded.schema_version,
-                correlation_id=correlation_id,
-                causation_id=causation_id or correlation_id,
+            record = self._records.build(
+                stream,
+                event,
+                first_version + offset,
+                correlation_id,
+                causation_id or correlation_id,
             )
             future: asyncio.Future[Appended] = loop.create_future()
             self._producer.produce(
                 stream.topic,
-                key=stream.aggregate_id.encode(),
-                value=encoded.payload,
-                headers=envelope.to_headers(),
-                on_delivery=_resolver(loop, future, envelope),
+                key=record.key,
+                value=record.value,
+                headers=record.headers,
+                on_delivery=_resolver(loop, future, record.envelope),
             )
             futures.append(future)
         return list(await asyncio.gather(*futures))

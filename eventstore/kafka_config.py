@@ -42,3 +42,41 @@ def consumer_config(settings: Settings, group: str) -> dict[str, Any]:
 def admin_config(settings: Settings) -> dict[str, Any]:
     """An admin client for topic management and health checks."""
     return _common(settings)
+
+
+def transactional_producer_config(settings: Settings, transactional_id: str) -> dict[str, Any]:
+    """A producer that writes a partition's events, snapshots, replies and offsets atomically."""
+    return {
+        **producer_config(settings),
+        "transactional.id": transactional_id,  # stable per partition: a successor fences us
+        "linger.ms": 0,  # a transaction flushes explicitly; lingering only adds latency
+        "transaction.timeout.ms": 30000,  # a stalled writer's open transaction aborts soon
+    }
+
+
+def command_consumer_config(settings: Settings, group: str) -> dict[str, Any]:
+    """The command processor's consumer: offsets commit inside its transactions."""
+    return {
+        **_common(settings),
+        "group.id": settings.group(group),
+        "enable.auto.commit": False,  # offsets commit with the events, in the transaction
+        "enable.auto.offset.store": False,
+        "auto.offset.reset": "earliest",  # a new group handles every command not yet handled
+        "isolation.level": "read_committed",
+        "partition.assignment.strategy": "cooperative-sticky",  # keep restored state on rebalance
+        "session.timeout.ms": 10000,  # a dead or stopped writer loses its partitions in ~10 s
+        "heartbeat.interval.ms": 2000,
+        "fetch.wait.max.ms": 5,  # commands are latency-sensitive: don't wait for big fetches
+    }
+
+
+def reader_config(settings: Settings) -> dict[str, Any]:
+    """A consumer that assigns partitions by hand and only reads (restores, replies)."""
+    return {
+        **_common(settings),
+        "group.id": settings.group("skald.reader"),  # required by the client, never joined
+        "enable.auto.commit": False,
+        "isolation.level": "read_committed",  # only what committed transactions wrote
+        "enable.partition.eof": True,  # tells a restore it reached the end
+        "fetch.wait.max.ms": 5,
+    }

@@ -48,7 +48,7 @@ class EventMapper:
 
     def to_record(self, event: object) -> dict[str, Any]:
         """A plain dict of the event, ready for the codec."""
-        return typing.cast(dict[str, Any], _to_plain(event))
+        return typing.cast(dict[str, Any], to_plain(event))
 
     def from_record(self, event_type: str, record: dict[str, Any]) -> object:
         """Rebuild the event dataclass from a decoded record."""
@@ -56,35 +56,37 @@ class EventMapper:
             cls = self._by_type[event_type]
         except KeyError:
             raise UnknownEventType(f"no event class registered for {event_type!r}") from None
-        return _from_plain(cls, record)
+        return from_plain(cls, record)
 
 
-def _to_plain(value: Any) -> Any:
+def to_plain(value: Any) -> Any:
+    """Dataclasses, tuples and mappings as plain dicts and lists, recursively."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, list | tuple):
-        return [_to_plain(item) for item in value]
+        return [to_plain(item) for item in value]
     if isinstance(value, Mapping):
-        return {key: _to_plain(item) for key, item in value.items()}
+        return {key: to_plain(item) for key, item in value.items()}
     return value
 
 
-def _from_plain(annotation: Any, value: Any) -> Any:
+def from_plain(annotation: Any, value: Any) -> Any:
+    """Rebuild a value of type `annotation` (dataclasses, tuples, enums, times) from plain data."""
     origin = typing.get_origin(annotation)
     if dataclasses.is_dataclass(annotation) and isinstance(annotation, type):
         hints = typing.get_type_hints(annotation)
         fields = {f.name for f in dataclasses.fields(annotation)}
-        return annotation(**{k: _from_plain(hints[k], v) for k, v in value.items() if k in fields})
+        return annotation(**{k: from_plain(hints[k], v) for k, v in value.items() if k in fields})
     if origin in (list, tuple):
         (item_type, *_rest) = typing.get_args(annotation)
-        items = [_from_plain(item_type, item) for item in value]
+        items = [from_plain(item_type, item) for item in value]
         return tuple(items) if origin is tuple else items
     if origin in (typing.Union, types.UnionType) and value is not None:
         (first, *_rest) = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return _from_plain(first, value)
+        return from_plain(first, value)
     if origin in (dict, Mapping) and isinstance(value, dict):
         _key_type, value_type = typing.get_args(annotation)
-        return {key: _from_plain(value_type, item) for key, item in value.items()}
+        return {key: from_plain(value_type, item) for key, item in value.items()}
     if annotation is datetime and isinstance(value, str):
         return datetime.fromisoformat(value)  # JSON carries times as ISO-8601 text
     if isinstance(annotation, type) and issubclass(annotation, Enum) and isinstance(value, str):

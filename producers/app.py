@@ -18,7 +18,7 @@ def create_app(services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # Build the clients before the first request, not racing inside it.
-        services.appender, services.engine, services.opensearch  # noqa: B018
+        services.command_bus, services.engine, services.opensearch  # noqa: B018
         yield
         services.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
@@ -11,15 +12,21 @@ from opensearchpy import OpenSearch
 from sqlalchemy import Engine, create_engine
 
 from eventstore import kafka_config
+from eventstore.aggregate import AggregateType
 from eventstore.appender import KafkaEventAppender
 from eventstore.codec import EventCodec, SingleObjectCodec
 from eventstore.mapper import EventMapper
+from eventstore.outgoing import EventRecordFactory
 from eventstore.schemas import SchemaRepository
+from producers.command_bus import CommandBus
+from producers.processor.runner import CommandProcessor, Topology
+from producers.processor.writer import PartitionWriter
 from projections.model import OpenSearchProjection, PostgresProjection, Sink
 from projections.opensearch_sink import OpenSearchSink
 from projections.postgres_sink import PostgresSink
 from projections.projector import Projector
 from skald.context import BoundedContext
+from skald.provision import REPLY_TOPIC
 from skald.settings import Settings
 
 
@@ -66,7 +73,62 @@ class Services:
     @cached_property
     def appender(self) -> KafkaEventAppender:
         producer = Producer(kafka_config.producer_config(self.settings))
-        return KafkaEventAppender(producer, self.codec, self.mapper, source="skald/api")
+        return KafkaEventAppender(producer, self.event_records)
+
+    @cached_property
+    def event_records(self) -> EventRecordFactory:
+        return EventRecordFactory(self.codec, self.mapper, source="skald")
+
+    @property
+    def aggregates(self) -> list[AggregateType[Any]]:
+        return [aggregate for context in self.contexts for aggregate in context.aggregates]
+
+    def topologies(self) -> list[Topology]:
+        """Every aggregate type with its namespaced topics."""
+        topic = self.settings.topic
+        return [
+            Topology(a, topic(a.commands_topic), topic(a.events_topic), topic(a.state_topic))
+            for a in self.aggregates
+        ]
+
+    @cached_property
+    def command_bus(self) -> CommandBus:
+        bus = CommandBus(
+            Producer(kafka_config.producer_config(self.settings)),
+            Consumer(kafka_config.reader_config(self.settings)),
+            self.settings.topic(REPLY_TOPIC.name),
+            self.command_mapper,
+            {t.aggregate.name: t.commands for t in self.topologies()},
+        )
+        bus.start()
+        return bus
+
+    def command_processor(self, names: list[str] | None = None) -> CommandProcessor:
+        """A processor for the named aggregate types (default: all) in one consumer group."""
+        chosen = [t for t in self.topologies() if not names or t.aggregate.name in names]
+        settings = self.settings
+
+        def new_writer(commands_topic: str, partition: int) -> PartitionWriter:
+            transactional_id = f"{settings.group('skald.commands')}.{commands_topic}.{partition}"
+            return PartitionWriter(
+                kafka_config.transactional_producer_config(settings, transactional_id)
+            )
+
+        return CommandProcessor(
+            Consumer(kafka_config.command_consumer_config(settings, "skald.commands")),
+            chosen,
+            new_writer,
+            lambda: Consumer(kafka_config.reader_config(settings)),
+            self.codec,
+            self.command_mapper,
+            self.event_records,
+        )
+
+    @cached_property
+    def command_mapper(self) -> EventMapper:
+        """Events and commands: the processor decodes both."""
+        classes = [cls for c in self.contexts for cls in (*c.event_classes, *c.command_classes)]
+        return EventMapper(classes)
 
     def postgres_sink(self, projection: PostgresProjection) -> PostgresSink:
         return PostgresSink(self.engine, projection, self.settings.pg_schema)
@@ -101,6 +163,8 @@ class Services:
         """Flush the producer and dispose of pools that were opened."""
         if "appender" in self.__dict__:
             self.appender.close()
+        if "command_bus" in self.__dict__:
+            self.command_bus.close()
         if "engine" in self.__dict__:
             self.engine.dispose()
         if "opensearch" in self.__dict__:

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     topic_min_insync_replicas: int = Field(
         1, ge=1, description="min.insync.replicas for new topics (2 on MSK)"
     )
+    command_timeout_seconds: float = Field(
+        5.0, gt=0, description="How long the API waits for a command's reply before a 504"
+    )
     max_body_bytes: int = Field(1024 * 1024, ge=1, description="Largest accepted request body")
     log_level: str = Field("INFO", description="Python log level")
 

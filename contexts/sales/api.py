@@ -1,19 +1,25 @@
-"""HTTP command routes of the sales context."""
+"""HTTP command routes of the sales context: place, confirm, cancel and ship orders."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from contexts.sales.order.commands import PlaceOrder
-from contexts.sales.order.decider import INITIAL, OrderError, decide
+from contexts.sales.aggregates import ORDER
+from contexts.sales.order.commands import CancelOrder, ConfirmOrder, MarkOrderShipped, PlaceOrder
 from contexts.sales.order.events import OrderItem
-from contexts.sales.topics import ORDER_EVENTS
-from eventstore.appender import Stream
+from producers.http_commands import COMMAND_RESPONSES, CommandAccepted, execute, options_for
 from skald.services import Services
+
+# Order ids derived from an Idempotency-Key: a retried POST /orders targets the same order.
+_ORDER_IDS = uuid.UUID("6f1c9a3e-5d4b-4c7e-9a51-0d2b8e7f3c10")
+
+OrderId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
 class _Strict(BaseModel):
@@ -32,45 +38,71 @@ class PlaceOrderIn(_Strict):
     items: list[OrderItemIn] = Field(min_length=1, max_length=500)
 
 
-class OrderAccepted(BaseModel):
+class ChangeOrderIn(_Strict):
+    expected_version: int | None = Field(
+        None, ge=0, description="Refuse with 409 unless the order is at this version"
+    )
+
+
+class CancelOrderIn(ChangeOrderIn):
+    reason: str = Field("cancelled by request", min_length=1, max_length=500)
+
+
+class OrderAccepted(CommandAccepted):
     order_id: str
-    version: int = Field(description="The order's version after this command")
-    position: str = Field(description="Opaque consistency token: where the event landed")
-
-
-class Problem(BaseModel):
-    detail: str
 
 
 def command_routes(services: Services) -> APIRouter:
     """The sales command routes, bound to this process's services."""
-    router = APIRouter(tags=["orders"])
-    topic = services.settings.topic(ORDER_EVENTS)
+    router = APIRouter(tags=["orders"], responses=COMMAND_RESPONSES)
+    timeout = services.settings.command_timeout_seconds
+
+    async def send(
+        command: object, request: Request, body: BaseModel | None, expected_version: int | None
+    ) -> JSONResponse:
+        options = options_for(request, body, expected_version)
+        return await execute(services.command_bus, ORDER, command, options, timeout, "order_id")
+
+    @router.post("/orders", status_code=201, summary="Place an order", response_model=OrderAccepted)
+    async def place_order(body: PlaceOrderIn, request: Request) -> JSONResponse:
+        key = request.headers.get("Idempotency-Key")
+        order_id = str(uuid.uuid5(_ORDER_IDS, key) if key else uuid.uuid4())
+        items = tuple(OrderItem(**item.model_dump()) for item in body.items)
+        command = PlaceOrder(order_id, body.customer_id, items, datetime.now(UTC))
+        return await send(command, request, body, None)
 
     @router.post(
-        "/orders",
-        status_code=201,
-        summary="Place an order",
-        responses={413: {"model": Problem}, 422: {"model": Problem}, 503: {"model": Problem}},
+        "/orders/{order_id}/confirm", summary="Confirm a placed order", response_model=OrderAccepted
     )
-    async def place_order(body: PlaceOrderIn) -> OrderAccepted:
-        command = PlaceOrder(
-            order_id=str(uuid.uuid4()),
-            customer_id=body.customer_id,
-            items=tuple(OrderItem(**item.model_dump()) for item in body.items),
-            at=datetime.now(UTC),
-        )
-        try:
-            events = decide(INITIAL, command)
-        except OrderError as error:
-            raise HTTPException(status_code=422, detail=str(error)) from error
-        stream = Stream(topic, "order", command.order_id)
-        appended = await services.appender.append(stream, events, first_version=1)
-        last = appended[-1]
-        return OrderAccepted(
-            order_id=command.order_id,
-            version=last.envelope.aggregate_version,
-            position=last.position.token(),
-        )
+    async def confirm_order(
+        order_id: OrderId, request: Request, body: ChangeOrderIn | None = None
+    ) -> JSONResponse:
+        body = body or ChangeOrderIn()
+        command = ConfirmOrder(order_id, datetime.now(UTC))
+        return await send(command, request, body, body.expected_version)
+
+    @router.post(
+        "/orders/{order_id}/cancel",
+        summary="Cancel an order that has not shipped",
+        response_model=OrderAccepted,
+    )
+    async def cancel_order(
+        order_id: OrderId, request: Request, body: CancelOrderIn | None = None
+    ) -> JSONResponse:
+        body = body or CancelOrderIn()
+        command = CancelOrder(order_id, body.reason, datetime.now(UTC))
+        return await send(command, request, body, body.expected_version)
+
+    @router.post(
+        "/orders/{order_id}/ship",
+        summary="Record that a confirmed order shipped",
+        response_model=OrderAccepted,
+    )
+    async def ship_order(
+        order_id: OrderId, request: Request, body: ChangeOrderIn | None = None
+    ) -> JSONResponse:
+        body = body or ChangeOrderIn()
+        command = MarkOrderShipped(order_id, datetime.now(UTC))
+        return await send(command, request, body, body.expected_version)
 
     return router

@@ -93,13 +93,32 @@ def project(
 
 
 @app.command()
+def process(
+    aggregates: Annotated[
+        list[str] | None, typer.Argument(help="Aggregate types, e.g. order stock (default: all)")
+    ] = None,
+) -> None:
+    """Run the command processor: the single writer of each command partition."""
+    services = build_services()
+    known = [aggregate.name for aggregate in services.aggregates]
+    unknown = sorted(set(aggregates or []) - set(known))
+    if unknown:
+        fail(f"unknown aggregate type(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    processor = services.command_processor(aggregates)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: processor.stop())
+    processor.run()
+    services.close()
+
+
+@app.command()
 def run() -> None:
-    """Provision, then run the API and every projector in the foreground (Ctrl-C stops)."""
+    """Provision, then run the API, the command processor and every projector (Ctrl-C stops)."""
     setup()
     services = build_services()
     settings = services.settings
     me = [sys.executable, "-m", "skald"]
-    children = [Child("api", [*me, "api"])]
+    children = [Child("api", [*me, "api"]), Child("commands", [*me, "process"])]
     children += [Child(name, [*me, "project", name]) for name in services.sinks()]
     base = f"http://{settings.api_host}:{settings.api_port}"
     console.print(

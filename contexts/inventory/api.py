@@ -1,0 +1,76 @@
+"""HTTP command routes of the inventory context: restock, reserve and release stock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from contexts.inventory.aggregates import STOCK
+from contexts.inventory.stock.commands import ReleaseStock, ReserveStock, Restock
+from producers.http_commands import COMMAND_RESPONSES, CommandAccepted, execute, options_for
+from skald.services import Services
+
+Sku = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    expected_version: int | None = Field(
+        None, ge=0, description="Refuse with 409 unless the stock is at this version"
+    )
+
+
+class RestockIn(_Strict):
+    quantity: int = Field(gt=0, le=1_000_000, examples=[100])
+
+
+class ReserveIn(_Strict):
+    order_id: str = Field(min_length=1, max_length=64, examples=["order-1"])
+    quantity: int = Field(gt=0, le=1_000_000, examples=[2])
+
+
+class ReleaseIn(_Strict):
+    order_id: str = Field(min_length=1, max_length=64, examples=["order-1"])
+
+
+class StockAccepted(CommandAccepted):
+    sku: str
+
+
+def command_routes(services: Services) -> APIRouter:
+    """The inventory command routes."""
+    router = APIRouter(tags=["inventory"], responses=COMMAND_RESPONSES)
+    timeout = services.settings.command_timeout_seconds
+
+    async def send(command: object, request: Request, body: _Strict) -> JSONResponse:
+        options = options_for(request, body, body.expected_version)
+        return await execute(services.command_bus, STOCK, command, options, timeout, "sku")
+
+    @router.post(
+        "/inventory/{sku}/restock", summary="Add units of a SKU", response_model=StockAccepted
+    )
+    async def restock(sku: Sku, body: RestockIn, request: Request) -> JSONResponse:
+        return await send(Restock(sku, body.quantity, datetime.now(UTC)), request, body)
+
+    @router.post(
+        "/inventory/{sku}/reserve",
+        summary="Reserve units of a SKU for an order",
+        response_model=StockAccepted,
+    )
+    async def reserve(sku: Sku, body: ReserveIn, request: Request) -> JSONResponse:
+        command = ReserveStock(sku, body.order_id, body.quantity, datetime.now(UTC))
+        return await send(command, request, body)
+
+    @router.post(
+        "/inventory/{sku}/release",
+        summary="Release an order's reservation",
+        response_model=StockAccepted,
+    )
+    async def release(sku: Sku, body: ReleaseIn, request: Request) -> JSONResponse:
+        return await send(ReleaseStock(sku, body.order_id, datetime.now(UTC)), request, body)
+
+    return router

@@ -1,0 +1,147 @@
+"""One partition's batch of commands as one transaction: decide each, append the events,
+then send the replies, the changed snapshots and the consumed offset, and commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from confluent_kafka import Consumer, Message, TopicPartition
+
+from eventstore.aggregate import AggregateType
+from eventstore.envelope import header_value
+from eventstore.outgoing import EventRecordFactory, Stream
+from producers.messages import CORRELATION_ID, REPLY_TO, CommandMessage, Reply
+from producers.processor.decisions import Decision, complete, decide
+from producers.processor.records import AggregateRecord
+from producers.processor.snapshots import SnapshotCodec
+from producers.processor.writer import WriterFenced
+
+if TYPE_CHECKING:
+    from producers.processor.runner import OwnedPartition
+
+Parsed = tuple[CommandMessage, object] | str
+
+
+@dataclass(frozen=True, slots=True)
+class BatchContext:
+    """What a batch needs to know about where it writes."""
+
+    aggregate: AggregateType[Any]
+    partition: int
+    events_topic: str
+    state_topic: str
+    event_records: EventRecordFactory
+
+
+@dataclass(slots=True)
+class _Handled:
+    message: CommandMessage
+    record: AggregateRecord[Any]
+    decision: Decision
+    last_event_ticket: int | None
+
+
+def process_batch(
+    context: BatchContext,
+    owned: OwnedPartition,
+    batch: list[tuple[Message, Parsed]],
+    consumer: Consumer,
+) -> None:
+    """Commit the batch or raise with nothing of it visible; records change only on commit."""
+    writer = owned.writer
+    working: dict[str, AggregateRecord[Any]] = {}
+    writer.begin()
+    try:
+        handled, refusals = _decide_all(context, owned, batch, working, writer)
+        positions = writer.flush()
+        for item in handled:
+            ticket = item.last_event_ticket
+            token = positions[ticket].token() if ticket is not None else None
+            reply = complete(item.record, item.message, item.decision, token)
+            _send_reply(writer, item.message.reply_to, item.message.correlation_id, reply)
+        for reply_to, correlation_id, reply in refusals:
+            _send_reply(writer, reply_to, correlation_id, reply)
+        snapshots = SnapshotCodec(context.aggregate)
+        changed = {i.message.aggregate_id for i in handled if not i.decision.replayed}
+        for aggregate_id in changed:
+            writer.produce(
+                context.state_topic,
+                aggregate_id.encode(),
+                snapshots.encode(working[aggregate_id]),
+                [],
+                context.partition,
+            )
+        last = batch[-1][0]
+        next_offset = TopicPartition(
+            last.topic() or "", context.partition, (last.offset() or 0) + 1
+        )
+        writer.commit([next_offset], consumer.consumer_group_metadata())
+    except WriterFenced:
+        raise
+    except Exception:
+        writer.abort()
+        raise
+    owned.records.update(working)
+
+
+def _decide_all(
+    context: BatchContext,
+    owned: OwnedPartition,
+    batch: list[tuple[Message, Parsed]],
+    working: dict[str, AggregateRecord[Any]],
+    writer: Any,
+) -> tuple[list[_Handled], list[tuple[str, str, Reply]]]:
+    handled: list[_Handled] = []
+    refusals: list[tuple[str, str, Reply]] = []
+    aggregate = context.aggregate
+    for raw, parsed in batch:
+        if isinstance(parsed, str):
+            refusal = _refusal(raw, parsed)
+            if refusal is not None:
+                refusals.append(refusal)
+            continue
+        message, command = parsed
+        aggregate_id = message.aggregate_id
+        if aggregate_id not in working:
+            current = owned.records.get(aggregate_id) or AggregateRecord(aggregate.initial)
+            working[aggregate_id] = current.copy()
+        record = working[aggregate_id]
+        decision = decide(aggregate, record, message, command)
+        ticket = None
+        stream = Stream(context.events_topic, aggregate.name, aggregate_id)
+        for offset, event in enumerate(decision.events):
+            outgoing = context.event_records.build(
+                stream,
+                event,
+                decision.first_version + offset,
+                message.correlation_id,
+                message.correlation_id,
+                message.traceparent,
+            )
+            ticket = writer.produce(
+                context.events_topic,
+                outgoing.key,
+                outgoing.value,
+                outgoing.headers,
+                context.partition,
+            )
+        handled.append(_Handled(message, record, decision, ticket))
+    return handled, refusals
+
+
+def _refusal(raw: Message, reason: str) -> tuple[str, str, Reply] | None:
+    reply_to = header_value(raw.headers(), REPLY_TO)
+    correlation_id = header_value(raw.headers(), CORRELATION_ID)
+    if not reply_to or not correlation_id:
+        return None  # nobody to tell; the offset still moves past it
+    return (reply_to, correlation_id, Reply(400, {"detail": reason}))
+
+
+def _send_reply(writer: Any, reply_to: str, correlation_id: str, reply: Reply) -> None:
+    writer.produce(
+        reply_to,
+        correlation_id.encode(),
+        reply.encode(),
+        [(CORRELATION_ID, correlation_id.encode())],
+    )

@@ -1,0 +1,88 @@
+"""Pure command handling: idempotency, optimistic concurrency, then the aggregate's decider.
+
+No Kafka here: the processor feeds a record and a command in, and gets back the events to
+append and the reply to send, which it completes with positions once the events landed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import reduce
+from typing import Any
+
+from eventstore.aggregate import AggregateType
+from producers.messages import CommandMessage, Reply
+from producers.processor.records import AggregateRecord
+
+
+@dataclass(slots=True)
+class Decision:
+    """What one command does: events to append, and the reply (position filled in later)."""
+
+    events: list[object]
+    reply: Reply
+    replayed: bool = False  # the reply is a remembered outcome; nothing new happens
+    first_version: int = 0
+
+
+def decide(
+    aggregate: AggregateType[Any],
+    record: AggregateRecord[Any],
+    message: CommandMessage,
+    command: object,
+    created_status: int = 201,
+) -> Decision:
+    """Decide one command against a record and update the record in place."""
+    key = message.idempotency_key
+    if key is not None and key in record.outcomes:
+        stored = record.outcomes[key]
+        if stored.fingerprint != message.request_fingerprint:
+            detail = f"Idempotency-Key {key!r} was already used for a different request"
+            return Decision([], Reply(422, {"detail": detail}), replayed=True)
+        return Decision([], stored.reply, replayed=True)
+    if message.expected_version is not None and message.expected_version != record.version:
+        detail = (
+            f"{aggregate.name} {message.aggregate_id} is at version {record.version}, "
+            f"not {message.expected_version}"
+        )
+        return _rejected(record, message, 409, detail, "WrongExpectedVersion")
+    try:
+        events = aggregate.decide(record.state, command)
+    except aggregate.domain_error as error:
+        status = aggregate.rejection_status(error)
+        return _rejected(record, message, status, str(error), type(error).__name__)
+    first_version = record.version + 1
+    record.state = reduce(aggregate.evolve, events, record.state)
+    record.version += len(events)
+    status = created_status if events and first_version == 1 else 200
+    body = {
+        "id": message.aggregate_id,
+        "version": record.version,
+        "position": None,
+        "events": [type(event).__name__ for event in events],
+    }
+    return Decision(events, Reply(status, body), first_version=first_version)
+
+
+def _rejected(
+    record: AggregateRecord[Any], message: CommandMessage, status: int, detail: str, error: str
+) -> Decision:
+    reply = Reply(status, {"detail": detail, "error": error, "current_version": record.version})
+    if message.idempotency_key is not None:
+        record.remember(message.idempotency_key, message.request_fingerprint, reply)
+    return Decision([], reply)
+
+
+def complete(
+    record: AggregateRecord[Any],
+    message: CommandMessage,
+    decision: Decision,
+    position_token: str | None,
+) -> Reply:
+    """The final reply once the events have positions; remembered for idempotent retries."""
+    if decision.replayed or not decision.reply.accepted:
+        return decision.reply
+    reply = Reply(decision.reply.status, {**decision.reply.body, "position": position_token})
+    if message.idempotency_key is not None:
+        record.remember(message.idempotency_key, message.request_fingerprint, reply)
+    return reply

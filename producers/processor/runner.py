@@ -1,0 +1,160 @@
+"""The command processor loop: owns command partitions through a consumer group and, per
+partition and batch, commits events, snapshots, replies and the consumed offset in one
+Kafka transaction.
+
+Guarantees: one writer per partition (transactional id per partition, fencing on
+assignment); per-aggregate versions contiguous; a crash anywhere either commits a batch
+whole or leaves nothing of it, and the batch's commands are handled again from the last
+committed offset with the state of the last committed snapshot.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
+
+from eventstore.aggregate import AggregateType
+from eventstore.codec import EventCodec
+from eventstore.mapper import EventMapper, UnknownEventType
+from eventstore.outgoing import EventRecordFactory
+from producers.messages import CommandMessage, MalformedMessage
+from producers.processor.batch import BatchContext, process_batch
+from producers.processor.restore import Records, restore_partition
+from producers.processor.writer import PartitionWriter, WriterFenced
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class OwnedPartition:
+    """A command partition this process writes, with its writer and restored records."""
+
+    aggregate: AggregateType[Any]
+    partition: int
+    writer: PartitionWriter
+    records: Records
+
+
+@dataclass(frozen=True, slots=True)
+class Topology:
+    """The namespaced topics of one aggregate type."""
+
+    aggregate: AggregateType[Any]
+    commands: str
+    events: str
+    state: str
+
+
+class CommandProcessor:
+    """Runs until `stop()`; see the module docstring for what it guarantees."""
+
+    def __init__(
+        self,
+        consumer: Consumer,
+        topologies: list[Topology],
+        new_writer: Callable[[str, int], PartitionWriter],
+        new_reader: Callable[[], Consumer],
+        codec: EventCodec,
+        mapper: EventMapper,
+        records: EventRecordFactory,
+        batch_size: int = 200,
+    ) -> None:
+        self._consumer = consumer
+        self._by_commands = {t.commands: t for t in topologies}
+        self._new_writer = new_writer
+        self._new_reader = new_reader
+        self._codec = codec
+        self._mapper = mapper
+        self._records = records
+        self._batch_size = batch_size
+        self._owned: dict[tuple[str, int], OwnedPartition] = {}
+        self._stopping = threading.Event()
+
+    def run(self) -> None:
+        """Consume and process commands until stopped."""
+        self._consumer.subscribe(
+            list(self._by_commands),
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_revoke,
+        )
+        try:
+            while not self._stopping.is_set():
+                messages = self._consumer.consume(self._batch_size, timeout=0.1)
+                for key, batch in _by_partition(messages).items():
+                    self._process(key, batch)
+        finally:
+            self._consumer.close()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        for tp in partitions:
+            topology = self._by_commands[tp.topic]
+            # Fence any previous writer first, so the state we restore is final.
+            writer = self._new_writer(tp.topic, tp.partition)
+            records = restore_partition(
+                topology.aggregate,
+                (topology.state, topology.events),
+                tp.partition,
+                self._new_reader,
+                self._codec,
+                self._mapper,
+            )
+            self._owned[(tp.topic, tp.partition)] = OwnedPartition(
+                topology.aggregate, tp.partition, writer, records
+            )
+        log.info("assigned %s", [f"{tp.topic}[{tp.partition}]" for tp in partitions])
+        consumer.incremental_assign(partitions)
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        for tp in partitions:
+            self._owned.pop((tp.topic, tp.partition), None)
+        log.info("revoked %s", [f"{tp.topic}[{tp.partition}]" for tp in partitions])
+        consumer.incremental_unassign(partitions)
+
+    def _process(self, key: tuple[str, int], messages: list[Message]) -> None:
+        owned = self._owned.get(key)
+        if owned is None:
+            return  # revoked while the batch was in flight; the new owner handles it
+        topology = self._by_commands[key[0]]
+        parsed = [(message, self._parse(topology, message)) for message in messages]
+        context = BatchContext(
+            topology.aggregate, key[1], topology.events, topology.state, self._records
+        )
+        try:
+            process_batch(context, owned, parsed, self._consumer)
+        except WriterFenced as fenced:
+            log.warning("%s[%d] fenced by a newer writer (%s); giving it up", *key, fenced)
+            self._owned.pop(key, None)
+        except KafkaException as error:
+            log.error("%s[%d] batch failed and was aborted: %s; retrying it", *key, error)
+            self._consumer.seek(TopicPartition(key[0], key[1], messages[0].offset() or 0))
+
+    def _parse(self, topology: Topology, message: Message) -> tuple[CommandMessage, object] | str:
+        """The command, or why it can't be handled (answered as a 400)."""
+        try:
+            command = CommandMessage.parse(message.key(), message.value(), message.headers())
+            if command.command_type not in {
+                self._mapper.event_type_of_class(c) for c in topology.aggregate.command_classes
+            }:
+                return f"{command.command_type} is not a {topology.aggregate.name} command"
+            return command, self._mapper.from_record(command.command_type, command.payload)
+        except (MalformedMessage, UnknownEventType, TypeError, ValueError, KeyError) as error:
+            return f"unreadable command: {error}"
+
+
+def _by_partition(messages: list[Message]) -> dict[tuple[str, int], list[Message]]:
+    grouped: dict[tuple[str, int], list[Message]] = {}
+    for message in messages:
+        if message.error() is not None:
+            log.error("consume error: %s", message.error())
+            continue
+        grouped.setdefault((message.topic() or "", message.partition() or 0), []).append(message)
+    return grouped
