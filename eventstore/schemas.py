@@ -66,9 +66,16 @@ class SchemaRepository:
     def __init__(self, schemas: list[EventSchema]) -> None:
         self._by_type: dict[str, dict[int, EventSchema]] = {}
         self._by_fingerprint: dict[bytes, EventSchema] = {}
-        for schema in schemas:
-            self._by_type.setdefault(schema.event_type, {})[schema.version] = schema
-            self._by_fingerprint[schema.fingerprint] = schema
+        for schema in sorted(schemas, key=lambda s: (s.event_type, s.version)):
+            versions = self._by_type.setdefault(schema.event_type, {})
+            if schema.version in versions:
+                raise SchemaError(
+                    f"{schema.event_type} v{schema.version} is declared twice: "
+                    f"{versions[schema.version].path} and {schema.path}"
+                )
+            versions[schema.version] = schema
+            # Identical versions share a fingerprint; the oldest one names it.
+            self._by_fingerprint.setdefault(schema.fingerprint, schema)
 
     @classmethod
     def from_directory(cls, root: Path) -> SchemaRepository:
@@ -83,6 +90,22 @@ class SchemaRepository:
         if not versions:
             raise SchemaError(f"no schema for event type {event_type!r}")
         return versions[max(versions)]
+
+    def versions(self, event_type: str) -> list[EventSchema]:
+        """Every version of an event type's schema, oldest first."""
+        versions = self._by_type.get(event_type, {})
+        return [versions[number] for number in sorted(versions)]
+
+    def version(self, event_type: str, number: int) -> EventSchema:
+        """One version of an event type's schema."""
+        try:
+            return self._by_type[event_type][number]
+        except KeyError:
+            raise SchemaError(f"no schema for {event_type} v{number}") from None
+
+    def find_fingerprint(self, fingerprint_bytes: bytes) -> EventSchema | None:
+        """The local schema with this fingerprint, if there is one."""
+        return self._by_fingerprint.get(fingerprint_bytes)
 
     def by_fingerprint(self, fingerprint_bytes: bytes) -> EventSchema:
         """The schema an event was written with."""

@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from contexts.payments.payment import events as payment_events
+from contexts.payments.payment.events import PaymentDeclined
+from contexts.payments.payment.upcasters import UPCASTERS
 from contexts.sales.order.events import EVENT_CLASSES, OrderItem, OrderPlaced
 from eventstore.codec import SINGLE_OBJECT_MARKER, DecodeError, SingleObjectCodec
 from eventstore.mapper import EventMapper
 from eventstore.schemas import SchemaError, SchemaRepository, load_schema_file
+from eventstore.upcasting import Upcaster, Upcasters
 from skald.settings import REPO_ROOT
 
 PLACED = OrderPlaced(
@@ -30,7 +35,23 @@ def schemas() -> SchemaRepository:
 
 @pytest.fixture(scope="module")
 def codec(schemas: SchemaRepository) -> SingleObjectCodec:
-    return SingleObjectCodec(schemas)
+    return SingleObjectCodec(schemas, Upcasters(UPCASTERS))
+
+
+ALL_EVENTS = EventMapper((*EVENT_CLASSES, *payment_events.EVENT_CLASSES))
+V1_PLACED: dict[str, Any] = {
+    "order_id": "o-1",
+    "customer_id": "c-1",
+    "items": [{"sku": "SKU-1", "name": "Beans", "quantity": 2, "unit_price_cents": 1250}],
+    "total_cents": 2500,
+    "placed_at": datetime(2026, 11, 27, 9, 30, tzinfo=UTC),
+}
+V1_DECLINED: dict[str, Any] = {
+    "order_id": "o-9",
+    "amount_cents": 4200,
+    "reason": "card declined by issuer",
+    "declined_at": datetime(2026, 11, 27, 10, tzinfo=UTC),
+}
 
 
 def test_an_event_survives_encode_and_decode(codec: SingleObjectCodec) -> None:
@@ -38,7 +59,7 @@ def test_an_event_survives_encode_and_decode(codec: SingleObjectCodec) -> None:
     encoded = codec.encode(OrderPlaced.EVENT_TYPE, mapper.to_record(PLACED))
     event_type, record = codec.decode(encoded.payload)
     assert mapper.from_record(event_type, record) == PLACED
-    assert encoded.schema_version == 1
+    assert encoded.schema_version == 2
 
 
 def test_the_frame_is_marker_then_crc64_fingerprint(
@@ -99,3 +120,63 @@ def test_commands_and_states_survive_a_json_round_trip() -> None:
     order = Order(OrderStatus.PLACED, "c-1", PLACED.items, 2500)
     mapper.register(Order, "state.order")
     assert mapper.from_record("state.order", mapper.to_record(order)) == order
+
+
+def test_v1_order_placed_reads_as_v2_with_the_default_currency(
+    codec: SingleObjectCodec, schemas: SchemaRepository
+) -> None:
+    written = codec.encode_as(schemas.version(OrderPlaced.EVENT_TYPE, 1), V1_PLACED)
+    assert written.schema_version == 1
+    event_type, record = codec.decode(written.payload)
+    event = ALL_EVENTS.from_record(event_type, record)
+    assert isinstance(event, OrderPlaced)
+    assert event.currency == "EUR"
+    assert event.items == (OrderItem("SKU-1", "Beans", 2, 1250),)
+
+
+def test_v1_payment_declined_is_upcast_to_v2(
+    codec: SingleObjectCodec, schemas: SchemaRepository
+) -> None:
+    written = codec.encode_as(schemas.version(PaymentDeclined.EVENT_TYPE, 1), V1_DECLINED)
+    event = ALL_EVENTS.from_record(*codec.decode(written.payload))
+    assert event == PaymentDeclined(
+        "o-9", 4200, "issuer_declined", "card declined by issuer", V1_DECLINED["declined_at"]
+    )
+
+
+def test_an_unknown_v1_reason_keeps_its_text_under_code_unknown(
+    codec: SingleObjectCodec, schemas: SchemaRepository
+) -> None:
+    v1 = schemas.version(PaymentDeclined.EVENT_TYPE, 1)
+    written = codec.encode_as(v1, {**V1_DECLINED, "reason": "velocity limit"})
+    _type, record = codec.decode(written.payload)
+    assert (record["decline_code"], record["message"]) == ("unknown", "velocity limit")
+
+
+def test_without_its_upcaster_a_v1_payment_declined_is_a_clean_decode_error(
+    schemas: SchemaRepository,
+) -> None:
+    codec = SingleObjectCodec(schemas)  # no upcasters registered
+    written = codec.encode_as(schemas.version(PaymentDeclined.EVENT_TYPE, 1), V1_DECLINED)
+    with pytest.raises(DecodeError, match=r"cannot read v1 as v2 .* needs an upcaster"):
+        codec.decode(written.payload)
+
+
+def test_a_failing_upcaster_is_a_clean_decode_error(schemas: SchemaRepository) -> None:
+    def broken(record: dict[str, object]) -> dict[str, object]:
+        raise KeyError("reason")
+
+    codec = SingleObjectCodec(schemas, Upcasters([Upcaster(PaymentDeclined.EVENT_TYPE, 1, broken)]))
+    written = codec.encode_as(schemas.version(PaymentDeclined.EVENT_TYPE, 1), V1_DECLINED)
+    with pytest.raises(DecodeError, match=r"upcaster v1 -> v2 failed: KeyError"):
+        codec.decode(written.payload)
+
+
+def test_an_upcaster_output_that_misses_the_schema_is_a_clean_decode_error(
+    schemas: SchemaRepository,
+) -> None:
+    upcaster = Upcaster(PaymentDeclined.EVENT_TYPE, 1, lambda record: {"order_id": "o-9"})
+    codec = SingleObjectCodec(schemas, Upcasters([upcaster]))
+    written = codec.encode_as(schemas.version(PaymentDeclined.EVENT_TYPE, 1), V1_DECLINED)
+    with pytest.raises(DecodeError, match=r"upcaster output does not match v2"):
+        codec.decode(written.payload)

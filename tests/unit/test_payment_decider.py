@@ -22,7 +22,8 @@ def test_a_good_card_is_authorized_once() -> None:
 
 def test_the_documented_test_token_is_declined() -> None:
     authorize = AuthorizePayment("o-1", 2500, payment.DECLINED_TEST_TOKEN, AT)
-    given([]).when(authorize).then([PaymentDeclined("o-1", 2500, "card declined by issuer", AT)])
+    declined = PaymentDeclined("o-1", 2500, "issuer_declined", "card declined by issuer", AT)
+    given([]).when(authorize).then([declined])
 
 
 def test_amounts_are_positive() -> None:

@@ -71,7 +71,11 @@ def decide(state: Payment, command: PaymentCommand) -> list[PaymentEvent]:
             if state.status is not PaymentStatus.NONE:
                 return []  # one authorization attempt per order; repeats change nothing
             if token == DECLINED_TEST_TOKEN:
-                return [PaymentDeclined(order_id, amount, "card declined by issuer", at)]
+                return [
+                    PaymentDeclined(
+                        order_id, amount, "issuer_declined", "card declined by issuer", at
+                    )
+                ]
             return [PaymentAuthorized(order_id, amount, at)]
         case VoidPayment(order_id=order_id, at=at):
             if state.status is PaymentStatus.VOIDED:

@@ -19,13 +19,14 @@ class PaymentAuthorized:
 
 @dataclass(frozen=True, slots=True)
 class PaymentDeclined:
-    """The card issuer refused the amount."""
+    """The card issuer refused the amount (schema v2: v1's `reason` split in two)."""
 
     EVENT_TYPE = "payments.payment.PaymentDeclined"
 
     order_id: str
     amount_cents: int
-    reason: str
+    decline_code: str  # what to branch on: issuer_declined, insufficient_funds, ...
+    message: str  # what to show a person
     declined_at: datetime
 
 

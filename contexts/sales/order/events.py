@@ -27,6 +27,7 @@ class OrderPlaced:
     items: tuple[OrderItem, ...]
     total_cents: int
     placed_at: datetime
+    currency: str = "EUR"  # schema v2; v1 orders read as euros
 
 
 @dataclass(frozen=True, slots=True)
