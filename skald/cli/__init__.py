@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from skald.cli import serve
+from skald.cli import schemas, serve
 
 app = typer.Typer(help="Skald: event sourcing and streaming on Apache Kafka.", no_args_is_help=True)
 app.add_typer(serve.app)
+app.add_typer(schemas.app, name="schemas")
 
 
 def main() -> None:
