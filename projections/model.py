@@ -1,4 +1,4 @@
-"""What a projection declares: its topics, its read model and a handler per event type."""
+"""What a projection declares: its topics, its read model and how each event changes it."""
 
 from __future__ import annotations
 
@@ -6,10 +6,22 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, MetaData
+from sqlalchemy import Connection, MetaData, Table
 
-from eventstore.envelope import Envelope
+from eventstore.envelope import Envelope, RawHeaders
 from eventstore.position import Position
+
+Row = dict[str, Any]
+PartitionKey = tuple[str, int]  # (topic, partition)
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """The bytes an event arrived as: what a dead letter keeps."""
+
+    key: bytes | None
+    value: bytes | None
+    headers: RawHeaders
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,27 +31,41 @@ class ProjectedEvent:
     event: object
     envelope: Envelope
     position: Position
+    raw: RawRecord | None = None
 
 
-PartitionKey = tuple[str, int]  # (topic, partition)
+Evolve = Callable[[Row | None, Any, Envelope], Row | None]
+"""Pure: the row (or document) after the event; None deletes it. Never mutate the input."""
 
 
-class Sink(Protocol):
-    """A read-model store that applies batches and keeps the offsets it has applied up to."""
+@dataclass(frozen=True, slots=True)
+class RowFold:
+    """One row per aggregate, folded from its events.
 
-    projection_name: str
+    The table's single-column primary key is `key(event)`; rows carry the aggregate
+    `version` of the last event folded in, and events at or below it are skipped, so a
+    redelivered event is a no-op even without the checkpoint.
+    """
 
-    def setup(self) -> None:
-        """Create the read model and checkpoint storage if missing (idempotent)."""
+    table: Table
+    key: Callable[[Any], str]
+    handlers: Mapping[type, Evolve]
 
-    def stored_offsets(self, partitions: list[PartitionKey]) -> dict[PartitionKey, int]:
-        """The next offset to read per partition; partitions never checkpointed are absent."""
 
-    def apply(self, batch: list[ProjectedEvent], next_offsets: dict[PartitionKey, int]) -> None:
-        """Apply the batch and move the checkpoints to `next_offsets`, all or nothing."""
+Contribution = Callable[[Row], tuple[str, dict[str, int]] | None]
 
-    def handled_types(self) -> set[type]:
-        """Event classes this sink has a handler for; others are skipped undecoded."""
+
+@dataclass(frozen=True, slots=True)
+class Rollup:
+    """Counters kept from another fold's rows: each row change adds `new - old` contribution.
+
+    Works for any additive summary (counts, sums) and never needs the events themselves,
+    so an event that doesn't carry the rollup key (a cancel has no customer id) still counts.
+    """
+
+    table: Table
+    source: Table
+    contribution: Contribution
 
 
 PostgresHandler = Callable[[Connection, Any, Envelope], None]
@@ -47,33 +73,107 @@ PostgresHandler = Callable[[Connection, Any, Envelope], None]
 
 @dataclass(frozen=True, slots=True)
 class PostgresProjection:
-    """A read model in PostgreSQL: tables plus a handler per event class."""
+    """A read model in PostgreSQL: tables, folds and rollups (batched), or plain handlers.
+
+    `handlers` run one statement per event in log order inside the batch transaction:
+    simple, but slow; `folds` read the batch's rows once, fold in memory and write each
+    changed row once.
+    """
 
     name: str
     topics: tuple[str, ...]
     metadata: MetaData
-    handlers: Mapping[type, PostgresHandler]
+    handlers: Mapping[type, PostgresHandler] = field(default_factory=dict)
+    folds: tuple[RowFold, ...] = ()
+    rollups: tuple[Rollup, ...] = ()
 
-
-@dataclass(frozen=True, slots=True)
-class IndexDocument:
-    """A document write; `version` is external, so an older write never wins."""
-
-    doc_id: str
-    version: int
-    source: dict[str, Any]
-
-
-OpenSearchHandler = Callable[[Any, Envelope], list[IndexDocument]]
+    def handled_types(self) -> set[type]:
+        return set(self.handlers) | {cls for fold in self.folds for cls in fold.handlers}
 
 
 @dataclass(frozen=True, slots=True)
 class OpenSearchProjection:
-    """A read model in OpenSearch: an index (behind an alias) plus handlers."""
+    """A read model in OpenSearch: one document per aggregate, folded like a RowFold.
+
+    The sink reads the batch's current documents with a realtime mget, folds the events in,
+    and indexes each whole document once with the aggregate version as external version.
+    """
 
     name: str
     topics: tuple[str, ...]
     index: str
     mappings: dict[str, Any]
-    handlers: Mapping[type, OpenSearchHandler]
+    doc_id: Callable[[Any], str]
+    handlers: Mapping[type, Evolve]
     settings: dict[str, Any] = field(default_factory=dict)
+
+
+class Sink(Protocol):
+    """A read-model store that applies batches and keeps the offsets it has applied up to.
+
+    Storage is versioned in generations: the live one serves queries; a replay builds the
+    next beside it and `swap` makes it live. A sink made with `generation=None` follows the
+    live generation and raises `GenerationMoved` when a swap happened under it.
+    """
+
+    projection_name: str
+
+    def setup(self) -> None:
+        """Create the live generation and checkpoint storage if missing (idempotent)."""
+
+    def handled_types(self) -> set[type]:
+        """Event classes this sink has a handler for; others are skipped undecoded."""
+
+    def stored_offsets(self, partitions: list[PartitionKey]) -> dict[PartitionKey, int]:
+        """The next offset to read per partition; partitions never checkpointed are absent."""
+
+    def apply(
+        self,
+        batch: list[ProjectedEvent],
+        next_offsets: dict[PartitionKey, int],
+        dead_lettered: tuple[Position, ...] = (),
+    ) -> None:
+        """Apply the batch, record dead-lettered positions and move the checkpoints."""
+
+    def redrive(self, event: ProjectedEvent) -> bool:
+        """Apply a dead-lettered event once; False when it was not pending (done before)."""
+
+    def generation(self) -> int:
+        """The generation this sink writes to now."""
+
+    def live_generation(self) -> int:
+        """The generation queries read."""
+
+    def building_generation(self) -> int | None:
+        """A generation a replay started and did not swap in yet."""
+
+    def create_generation(self) -> int:
+        """Create empty storage for the next generation and mark it as building."""
+
+    def pinned(self, generation: int) -> Sink:
+        """A sink that writes to one generation whatever is live (used by replays)."""
+
+    def checkpoints(self, generation: int) -> dict[PartitionKey, int]:
+        """Every checkpoint of one generation."""
+
+    def seed_offsets(self, offsets: dict[PartitionKey, int]) -> None:
+        """Set this generation's starting checkpoints (a replay from a position)."""
+
+    def swap(self, generation: int, force: bool = False) -> bool:
+        """Make `generation` live if its checkpoints are not behind the live one's."""
+
+    def drop_generation(self, generation: int) -> None:
+        """Delete a generation that is not live."""
+
+
+def behind(candidate: dict[PartitionKey, int], live: dict[PartitionKey, int]) -> bool:
+    """Whether a candidate generation lacks events the live one has applied."""
+    return any(candidate.get(key, 0) < offset for key, offset in live.items())
+
+
+class GenerationMoved(Exception):
+    """The live generation changed under a following sink: reposition and carry on."""
+
+
+class TransientSinkError(Exception):
+    """The store is unavailable or throttling: retry the same batch later, never dead-letter."""

@@ -1,7 +1,8 @@
 """The generic projector: consume, decode, apply in batches to a sink, resume from its offsets.
 
 Kafka's group offsets are never used: on assignment each partition seeks to the offset the
-sink stored with its data, so a crash anywhere replays exactly what the sink lacks.
+sink stored with its data, so a crash anywhere replays exactly what the sink lacks. The
+same runner serves live projection and replay; only the sink's generation differs.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ import threading
 import time
 from collections.abc import Callable
 
-from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 
-from eventstore.codec import DecodeError, EventCodec
-from eventstore.envelope import Envelope, EnvelopeError, header_value
-from eventstore.mapper import EventMapper
 from eventstore.position import Position
-from projections.model import PartitionKey, ProjectedEvent, Sink
+from projections import metrics
+from projections.applier import BatchApplier, Stopped
+from projections.dead_letters import DeadLetterWriter
+from projections.decoding import EventDecoder, UndecodableEvent
+from projections.model import GenerationMoved, PartitionKey, ProjectedEvent, Sink
 
 log = logging.getLogger(__name__)
 
@@ -30,52 +32,77 @@ class Projector:
         consumer: Consumer,
         sink: Sink,
         topics: list[str],
-        codec: EventCodec,
-        mapper: EventMapper,
-        batch_size: int = 500,
-        retry_delay: Callable[[int], float] = lambda attempt: min(0.1 * 2**attempt, 5.0),
+        decoder: EventDecoder,
+        dead_letters: DeadLetterWriter,
+        batch_size: int = 1000,
+        linger: float = 0.05,
     ) -> None:
         self._consumer = consumer
         self._sink = sink
         self._topics = topics
-        self._codec = codec
-        self._mapper = mapper
+        self._decoder = decoder
+        self._dead_letters = dead_letters
         self._batch_size = batch_size
-        self._retry_delay = retry_delay
-        self._handled = {mapper.event_type_of_class(cls) for cls in sink.handled_types()}
+        self._linger = linger
         self._stopping = threading.Event()
+        self._applier = BatchApplier(sink, dead_letters, self._stopping)
+        self._name = sink.projection_name
+        self.applied = 0  # events applied by this instance, for progress reports
 
-    def run(self) -> None:
-        """Consume until `stop()`; then leave the group cleanly."""
-        self._consumer.subscribe(self._topics, on_assign=self._on_assign)
-        log.info("projection %s consuming %s", self._sink.projection_name, self._topics)
+    def run(self, until: Callable[[], bool] | None = None) -> None:
+        """Consume until `stop()` (or `until()` is true between batches); leave the group."""
+        self._consumer.subscribe(self._topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
+        log.info("projection %s consuming %s", self._name, self._topics)
         try:
-            while not self._stopping.is_set():
-                messages = self._consumer.consume(self._batch_size, timeout=0.5)
+            while not self._stopping.is_set() and not (until and until()):
+                messages = self._consumer.consume(self._batch_size, timeout=self._linger)
                 if messages:
                     self._process(messages)
+        except Stopped:
+            log.info(
+                "projection %s stopped while retrying; the batch will be redelivered", self._name
+            )
         finally:
             self._consumer.close()
 
     def stop(self) -> None:
-        """Ask the loop to finish its current batch and exit."""
+        """Ask the loop to finish (or abandon) its current batch and exit."""
         self._stopping.set()
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        stored = self._sink.stored_offsets([(tp.topic, tp.partition) for tp in partitions])
-        for tp in partitions:
-            if (tp.topic, tp.partition) in stored:
-                tp.offset = stored[(tp.topic, tp.partition)]
+        self._position(partitions)
         log.info(
             "projection %s assigned %s",
-            self._sink.projection_name,
+            self._name,
             {f"{tp.topic}[{tp.partition}]": tp.offset for tp in partitions},
         )
         consumer.incremental_assign(partitions)
 
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Between batches (callbacks run inside consume), so nothing is half applied.
+        log.info("projection %s revoked %d partitions", self._name, len(partitions))
+        consumer.incremental_unassign(partitions)
+        for tp in partitions:
+            metrics.LAG.remove(self._name, tp.topic, str(tp.partition))
+
+    def _position(self, partitions: list[TopicPartition]) -> None:
+        stored = self._sink.stored_offsets([(tp.topic, tp.partition) for tp in partitions])
+        for tp in partitions:
+            tp.offset = stored.get((tp.topic, tp.partition), OFFSET_BEGINNING)
+
+    def _reposition(self) -> None:
+        """After a swap: seek every owned partition to the new generation's checkpoints."""
+        partitions = self._consumer.assignment()
+        self._position(partitions)
+        for tp in partitions:
+            self._consumer.seek(tp)
+        log.info("projection %s now writes generation %d", self._name, self._sink.generation())
+
     def _process(self, messages: list[Message]) -> None:
+        started = time.monotonic()
         batch: list[ProjectedEvent] = []
         next_offsets: dict[PartitionKey, int] = {}
+        undecodable: list[Position] = []
         for message in messages:
             error = message.error()
             if error is not None:
@@ -85,41 +112,33 @@ class Projector:
             topic, partition, offset = message.topic(), message.partition(), message.offset()
             assert topic is not None and partition is not None and offset is not None
             next_offsets[(topic, partition)] = offset + 1
-            event = self._decode(message, Position(topic, partition, offset))
-            if event is not None:
-                batch.append(event)
-        self._apply_with_retries(batch, next_offsets)
-
-    def _decode(self, message: Message, position: Position) -> ProjectedEvent | None:
-        if header_value(message.headers(), "ce_type") not in self._handled:
-            return None  # routed on the header: events we don't project stay undecoded
-        try:
-            envelope = Envelope.from_headers(message.headers())
-            event_type, record = self._codec.decode(message.value() or b"")
-            event = self._mapper.from_record(event_type, record)
-        except (DecodeError, EnvelopeError) as error:
-            # Dead-lettering arrives with the DLQ; until then a poison pill is logged and skipped.
-            log.error("skipping undecodable event at %s: %s", position, error)
-            return None
-        return ProjectedEvent(event, envelope, position)
-
-    def _apply_with_retries(
-        self, batch: list[ProjectedEvent], next_offsets: dict[PartitionKey, int]
-    ) -> None:
-        attempt = 0
-        while True:
+            if not self._decoder.handles(message):
+                continue  # routed on the header: events we don't project stay undecoded
             try:
-                self._sink.apply(batch, next_offsets)
-                return
-            except Exception:
-                attempt += 1
-                if self._stopping.is_set():
-                    raise
-                delay = self._retry_delay(attempt)
-                log.exception(
-                    "projection %s: batch failed (attempt %d), retrying in %.1fs",
-                    self._sink.projection_name,
-                    attempt,
-                    delay,
+                batch.append(self._decoder.decode(message))
+            except UndecodableEvent as failure:
+                position = Position(topic, partition, offset)
+                log.error(
+                    "projection %s: undecodable event at %s: %s", self._name, position, failure
                 )
-                time.sleep(delay)
+                raw = self._decoder.raw(message)
+                self._dead_letters.send(raw, position, "decode", str(failure))
+                metrics.DEAD_LETTERS.labels(self._name).inc()
+                undecodable.append(position)
+        try:
+            self._applier.apply(batch, next_offsets, tuple(undecodable))
+        except GenerationMoved:
+            self._reposition()  # the batch is dropped: it is re-read from the new checkpoints
+            return
+        self.applied += len(batch)
+        metrics.EVENTS_APPLIED.labels(self._name).inc(len(batch))
+        metrics.BATCH_SECONDS.labels(self._name).observe(time.monotonic() - started)
+        self._report_lag(next_offsets)
+
+    def _report_lag(self, next_offsets: dict[PartitionKey, int]) -> None:
+        for (topic, partition), offset in next_offsets.items():
+            _low, high = self._consumer.get_watermark_offsets(
+                TopicPartition(topic, partition), cached=True
+            )
+            if high >= 0:
+                metrics.LAG.labels(self._name, topic, str(partition)).set(max(high - offset, 0))

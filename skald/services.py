@@ -18,9 +18,13 @@ from eventstore.codec import EventCodec, SingleObjectCodec
 from eventstore.mapper import EventMapper
 from eventstore.outgoing import EventRecordFactory
 from eventstore.schemas import SchemaRepository
+from eventstore.topics import TopicSpec, apply_topics
+from eventstore.upcasting import Upcasters
 from producers.command_bus import CommandBus
 from producers.processor.runner import CommandProcessor, Topology
 from producers.processor.writer import PartitionWriter
+from projections.dead_letters import DeadLetterWriter, dead_letter_topic
+from projections.decoding import EventDecoder
 from projections.model import OpenSearchProjection, PostgresProjection, Sink
 from projections.opensearch_sink import OpenSearchSink
 from projections.postgres_sink import PostgresSink
@@ -50,8 +54,21 @@ class Services:
         return SchemaRepository.from_directory(self.settings.schemas_dir)
 
     @cached_property
+    def upcasters(self) -> Upcasters:
+        return Upcasters.discover(cls for context in self.contexts for cls in context.event_classes)
+
+    @cached_property
     def codec(self) -> EventCodec:
-        return SingleObjectCodec(self.schemas)
+        """Confluent wire format when a schema registry is configured, else single-object."""
+        url = self.settings.schema_registry_url
+        if not url:
+            return SingleObjectCodec(self.schemas, self.upcasters)
+        # Imported here: the registry client's extra dependencies matter only when it is used.
+        from confluent_kafka.schema_registry import SchemaRegistryClient
+
+        from eventstore.registry_codec import RegistryCodec
+
+        return RegistryCodec(SchemaRegistryClient({"url": url}), self.schemas, self.upcasters, url)
 
     @cached_property
     def mapper(self) -> EventMapper:
@@ -151,12 +168,47 @@ class Services:
                 found[search.name] = (self.opensearch_sink(search), search.topics)
         return found
 
-    def projector(self, name: str) -> Projector:
-        """A projector for one named projection, with its own consumer group."""
-        sink, topics = self.sinks()[name]
-        consumer = Consumer(kafka_config.consumer_config(self.settings, f"projection.{name}"))
+    @cached_property
+    def projection_sinks(self) -> dict[str, tuple[Sink, tuple[str, ...]]]:
+        """`sinks()`, built once per process (queries share them)."""
+        return self.sinks()
+
+    def sink(self, name: str) -> Sink:
+        """The live-following sink of one projection."""
+        return self.projection_sinks[name][0]
+
+    def projection_topics(self, name: str) -> list[str]:
+        """The namespaced topics one projection reads."""
+        return [self.settings.topic(t) for t in self.projection_sinks[name][1]]
+
+    @cached_property
+    def dead_letter_producer(self) -> Producer:
+        return Producer(kafka_config.producer_config(self.settings))
+
+    def dead_letter_writer(self, name: str) -> DeadLetterWriter:
+        """The projection's dead-letter topic writer; creates the topic if missing."""
+        spec = TopicSpec(dead_letter_topic(name), {"retention.ms": "-1"}, partitions=1)
+        (created,) = apply_topics(self.admin, [spec], self.settings)
+        return DeadLetterWriter(self.dead_letter_producer, created.topic, name)
+
+    def reader(self) -> Consumer:
+        """A group-less consumer for assigned reads (dead letters, watermarks)."""
+        config = kafka_config.consumer_config(self.settings, "skald.reader")
+        return Consumer(config)
+
+    def projector(self, name: str, sink: Sink | None = None, group: str | None = None) -> Projector:
+        """A projector for one named projection (or a replay's pinned sink and own group)."""
+        sink = sink or self.sinks()[name][0]
+        group = group or f"projection.{name}"
+        consumer = Consumer(kafka_config.consumer_config(self.settings, group))
         return Projector(
-            consumer, sink, [self.settings.topic(t) for t in topics], self.codec, self.mapper
+            consumer,
+            sink,
+            self.projection_topics(name),
+            EventDecoder(self.codec, self.mapper, sink.handled_types()),
+            self.dead_letter_writer(name),
+            batch_size=self.settings.projection_batch_size,
+            linger=self.settings.projection_linger_ms / 1000,
         )
 
     def close(self) -> None:
@@ -165,6 +217,8 @@ class Services:
             self.appender.close()
         if "command_bus" in self.__dict__:
             self.command_bus.close()
+        if "dead_letter_producer" in self.__dict__:
+            self.dead_letter_producer.flush(10)
         if "engine" in self.__dict__:
             self.engine.dispose()
         if "opensearch" in self.__dict__:

@@ -29,6 +29,11 @@ class Settings(BaseSettings):
         pattern=r"^[a-z0-9_]*$",
     )
     schemas_dir: Path = Field(REPO_ROOT / "schemas", description="Avro schema directory")
+    schema_registry_url: str | None = Field(
+        None,
+        description="Confluent-compatible schema registry; when set, events use the Confluent "
+        "wire format (subject = event type) instead of Avro single-object encoding",
+    )
     topic_partitions: int = Field(3, ge=1, description="Partitions for new event topics")
     topic_replication: int = Field(
         1, ge=1, description="Replication factor for new topics (3 on MSK)"
@@ -40,6 +45,18 @@ class Settings(BaseSettings):
         5.0, gt=0, description="How long the API waits for a command's reply before a 504"
     )
     max_body_bytes: int = Field(1024 * 1024, ge=1, description="Largest accepted request body")
+    projection_batch_size: int = Field(
+        2000, ge=1, description="Most events a projector applies in one batch (one transaction)"
+    )
+    projection_linger_ms: int = Field(
+        20, ge=0, description="How long a projector waits to fill a batch: latency vs throughput"
+    )
+    read_your_writes_timeout_seconds: float = Field(
+        5.0, gt=0, description="How long a query waits for its X-Skald-Position before a 504"
+    )
+    metrics_port: int = Field(
+        0, ge=0, description="Port for Prometheus metrics of `skald project` (0: not served)"
+    )
     log_level: str = Field("INFO", description="Python log level")
 
     def topic(self, name: str) -> str:

@@ -1,14 +1,19 @@
-"""HTTP query routes of the sales context: read an order, search orders."""
+"""HTTP query routes of the sales context: an order, a customer's orders, order search.
+
+Every route takes `X-Skald-Position` (read-your-writes) and waits for its own read model.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel
 
-from contexts.sales.queries import get_order, search_orders
+from contexts.sales.queries import InvalidCursor, customer_orders, get_order, search_orders
+from contexts.sales.read_models import order_search, orders
+from projections.consistency import consistent_with
 from skald.services import Services
 
 
@@ -27,7 +32,27 @@ class OrderOut(BaseModel):
     total_cents: int
     version: int
     placed_at: datetime
+    confirmed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    cancel_reason: str | None = None
+    shipped_at: datetime | None = None
     updated_at: datetime
+
+
+class CustomerSummaryOut(BaseModel):
+    orders: int
+    placed: int
+    confirmed: int
+    shipped: int
+    cancelled: int
+    total_cents: int
+
+
+class CustomerOrdersOut(BaseModel):
+    customer_id: str
+    summary: CustomerSummaryOut | None
+    orders: list[OrderOut]
+    next_cursor: str | None
 
 
 class OrderSearchOut(BaseModel):
@@ -39,14 +64,31 @@ class Problem(BaseModel):
     detail: str
 
 
+CONSISTENCY_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem},
+    504: {"model": Problem},
+}
+
+
 def query_routes(services: Services) -> APIRouter:
     """The sales query routes, bound to this process's services."""
     router = APIRouter(tags=["orders"])
+    timeout = services.settings.read_your_writes_timeout_seconds
+
+    def consistent(name: str) -> Any:
+        sink = services.sink(name)
+        return Depends(consistent_with(sink, services.projection_topics(name), timeout))
+
+    in_orders, in_search = (
+        consistent(orders.projection.name),
+        consistent(order_search.projection.name),
+    )
 
     @router.get(
         "/orders/{order_id}",
         summary="An order from the PostgreSQL read model",
-        responses={404: {"model": Problem}},
+        responses={404: {"model": Problem}, **CONSISTENCY_ERRORS},
+        dependencies=[in_orders],
     )
     def read_order(order_id: str) -> OrderOut:
         order = get_order(services.engine, order_id)
@@ -54,12 +96,43 @@ def query_routes(services: Services) -> APIRouter:
             raise HTTPException(status_code=404, detail=f"order {order_id} not found")
         return OrderOut.model_validate(order)
 
-    @router.get("/search/orders", summary="Full-text search over orders (OpenSearch)")
+    @router.get(
+        "/customers/{customer_id}/orders",
+        summary="A customer's order summary and orders, newest first",
+        responses=CONSISTENCY_ERRORS,
+        dependencies=[in_orders],
+    )
+    def read_customer_orders(
+        customer_id: str,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    ) -> CustomerOrdersOut:
+        try:
+            found = customer_orders(services.engine, customer_id, limit, cursor)
+        except InvalidCursor as error:
+            raise HTTPException(status_code=400, detail=str(error)) from None
+        return CustomerOrdersOut.model_validate(found)
+
+    @router.get(
+        "/search/orders",
+        summary="Full-text search and filters over orders (OpenSearch)",
+        responses=CONSISTENCY_ERRORS,
+        dependencies=[in_search],
+    )
     def search(
-        q: Annotated[str, Query(min_length=1, max_length=200, description="Free text")],
+        q: Annotated[str | None, Query(max_length=200, description="Free text")] = None,
+        status: Annotated[
+            str | None, Query(pattern="^(placed|confirmed|cancelled|shipped)$")
+        ] = None,
+        min_total: Annotated[int | None, Query(ge=0, description="Cents")] = None,
+        placed_from: Annotated[datetime | None, Query(alias="from")] = None,
+        placed_to: Annotated[datetime | None, Query(alias="to")] = None,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
     ) -> OrderSearchOut:
-        found = search_orders(services.opensearch, services.settings.index("orders"), q, limit)
+        index = services.settings.index(order_search.projection.index)
+        found = search_orders(
+            services.opensearch, index, q, limit, status, min_total, placed_from, placed_to
+        )
         return OrderSearchOut.model_validate(found)
 
     return router

@@ -1,56 +1,65 @@
-"""The `orders` table: one row per order, as it stands now."""
+"""The `orders` table (one row per order, as it stands) and `customer_order_summary`."""
 
 from __future__ import annotations
 
-import dataclasses
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, Table, Text
+from sqlalchemy.dialects.postgresql import JSONB
 
-from sqlalchemy import BigInteger, Column, Connection, DateTime, Integer, MetaData, Table, Text
-from sqlalchemy.dialects.postgresql import JSONB, insert
-
-from contexts.sales.order.events import OrderPlaced
+from contexts.sales.read_models import order_state
 from contexts.sales.topics import ORDER_EVENTS
-from eventstore.envelope import Envelope
-from projections.model import PostgresProjection
+from projections.model import PostgresProjection, Rollup, Row, RowFold
 
 metadata = MetaData()
 orders = Table(
     "orders",
     metadata,
     Column("order_id", Text, primary_key=True),
-    Column("customer_id", Text, nullable=False, index=True),
+    Column("customer_id", Text, nullable=False),
     Column("status", Text, nullable=False),
     Column("items", JSONB, nullable=False),
     Column("total_cents", BigInteger, nullable=False),
     Column("version", Integer, nullable=False),
     Column("placed_at", DateTime(timezone=True), nullable=False),
+    Column("confirmed_at", DateTime(timezone=True)),
+    Column("cancelled_at", DateTime(timezone=True)),
+    Column("cancel_reason", Text),
+    Column("shipped_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+# A customer's orders, newest first, paged by (placed_at, order_id).
+Index(None, orders.c.customer_id, orders.c.placed_at, orders.c.order_id)
+
+STATUSES = ("placed", "confirmed", "shipped", "cancelled")
+
+
+def _counter(name: str) -> Column[int]:
+    return Column(name, BigInteger, nullable=False, server_default="0")
+
+
+customer_order_summary = Table(
+    "customer_order_summary",
+    metadata,
+    Column("customer_id", Text, primary_key=True),
+    _counter("orders"),
+    *(_counter(status) for status in STATUSES),
+    _counter("total_cents"),  # of orders not cancelled
 )
 
 
-def on_order_placed(conn: Connection, event: OrderPlaced, envelope: Envelope) -> None:
-    """Insert the order; a row already at this version or later stays as it is."""
-    statement = insert(orders).values(
-        order_id=event.order_id,
-        customer_id=event.customer_id,
-        status="placed",
-        items=[dataclasses.asdict(item) for item in event.items],
-        total_cents=event.total_cents,
-        version=envelope.aggregate_version,
-        placed_at=event.placed_at,
-        updated_at=envelope.time,
-    )
-    conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=[orders.c.order_id],
-            set_={c.name: statement.excluded[c.name] for c in orders.columns if not c.primary_key},
-            where=orders.c.version < statement.excluded.version,
-        )
-    )
+def summary_contribution(row: Row) -> tuple[str, dict[str, int]]:
+    """What one order adds to its customer's summary."""
+    cancelled = row["status"] == "cancelled"
+    return row["customer_id"], {
+        "orders": 1,
+        row["status"]: 1,
+        "total_cents": 0 if cancelled else int(row["total_cents"]),
+    }
 
 
 projection = PostgresProjection(
     name="sales.orders",
     topics=(ORDER_EVENTS,),
     metadata=metadata,
-    handlers={OrderPlaced: on_order_placed},
+    folds=(RowFold(orders, order_state.order_id, order_state.HANDLERS),),
+    rollups=(Rollup(customer_order_summary, orders, summary_contribution),),
 )

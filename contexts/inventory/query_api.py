@@ -1,0 +1,51 @@
+"""HTTP query routes of the inventory context: stock levels per SKU."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, HTTPException
+from pydantic import BaseModel
+
+from contexts.inventory.queries import get_stock_level
+from contexts.inventory.read_models import stock_levels
+from projections.consistency import consistent_with
+from skald.services import Services
+
+
+class StockLevelOut(BaseModel):
+    sku: str
+    on_hand: int
+    reserved: int
+    available: int
+    version: int
+    updated_at: datetime
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+def query_routes(services: Services) -> APIRouter:
+    """The inventory query routes, bound to this process's services."""
+    router = APIRouter(tags=["inventory"])
+    name = stock_levels.projection.name
+    consistent = consistent_with(
+        services.sink(name),
+        services.projection_topics(name),
+        services.settings.read_your_writes_timeout_seconds,
+    )
+
+    @router.get(
+        "/inventory/{sku}",
+        summary="A SKU's stock level from the PostgreSQL read model",
+        responses={404: {"model": Problem}, 400: {"model": Problem}, 504: {"model": Problem}},
+        dependencies=[Depends(consistent)],
+    )
+    def read_stock_level(sku: str) -> StockLevelOut:
+        level = get_stock_level(services.engine, sku)
+        if level is None:
+            raise HTTPException(status_code=404, detail=f"SKU {sku} has no stock level")
+        return StockLevelOut.model_validate(level)
+
+    return router
