@@ -8,7 +8,7 @@ COMPOSE := docker compose --env-file deploy/versions.env -f deploy/docker-compos
 
 .DEFAULT_GOAL := help
 .PHONY: help install up down status stack-clean setup run test test-unit test-integration \
-        lint format
+        lint format schemas-check
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -60,11 +60,14 @@ format: install ## Format the code
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+schemas-check: install ## Check every schema subject's compatibility between versions
+	$(VENV)/bin/skald schemas check
+
 test-unit: install ## Unit tests: pure logic, no services, seconds
 	$(VENV)/bin/pytest tests/unit
 
 test-integration: up ## Integration and end-to-end tests against the real services
 	$(VENV)/bin/pytest tests/integration
 
-test: lint up ## Everything CI runs: lint, unit and integration tests
+test: lint schemas-check up ## Everything CI runs: lint, schema check, unit and integration tests
 	$(VENV)/bin/pytest

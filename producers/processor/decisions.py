@@ -61,7 +61,12 @@ def decide(
         "position": None,
         "events": [type(event).__name__ for event in events],
     }
-    return Decision(events, Reply(status, body), first_version=first_version)
+    reply = Reply(status, body)
+    if key is not None:
+        # Remembered now, so a duplicate later in the same batch replays it; `complete`
+        # swaps in the reply with its position once the events have landed.
+        record.remember(key, message.request_fingerprint, reply)
+    return Decision(events, reply, first_version=first_version)
 
 
 def _rejected(
@@ -79,10 +84,19 @@ def complete(
     decision: Decision,
     position_token: str | None,
 ) -> Reply:
-    """The final reply once the events have positions; remembered for idempotent retries."""
-    if decision.replayed or not decision.reply.accepted:
+    """The final reply once the events have positions; remembered for idempotent retries.
+
+    Completions run in batch order, so a replayed duplicate finds its original's final reply.
+    """
+    key = message.idempotency_key
+    if decision.replayed:
+        stored = record.outcomes.get(key) if key is not None else None
+        if stored is not None and stored.fingerprint == message.request_fingerprint:
+            return stored.reply
+        return decision.reply
+    if not decision.reply.accepted:
         return decision.reply
     reply = Reply(decision.reply.status, {**decision.reply.body, "position": position_token})
-    if message.idempotency_key is not None:
-        record.remember(message.idempotency_key, message.request_fingerprint, reply)
+    if key is not None:
+        record.remember(key, message.request_fingerprint, reply)
     return reply

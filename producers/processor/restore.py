@@ -1,4 +1,5 @@
-"""Rebuilds the records of one partition: from snapshots, or from the events if they're stale."""
+"""Rebuilds the records of newly assigned partitions: from their snapshots, or from their
+events where the snapshots were written for another shape of the state."""
 
 from __future__ import annotations
 
@@ -20,61 +21,73 @@ from producers.processor.snapshots import SnapshotCodec, StaleSnapshot
 log = logging.getLogger(__name__)
 
 Records = dict[str, AggregateRecord[Any]]
+PartitionKey = tuple[str, int]
 
 
-def read_partition(
-    new_consumer: Callable[[], Consumer], topic: str, partition: int
+def read_to_end(
+    new_consumer: Callable[[], Consumer], partitions: list[PartitionKey]
 ) -> Iterator[Message]:
-    """Every committed record of one partition, from the start to the current end."""
+    """Every committed record of the partitions, from their start to their current end.
+
+    One consumer reads them all: connecting costs more than reading a compacted topic.
+    """
+    if not partitions:
+        return
     consumer = new_consumer()
-    consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING)])
+    consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in partitions])
+    remaining = set(partitions)
     try:
-        while True:
+        while remaining:
             message = consumer.poll(10.0)
             if message is None:
-                raise TimeoutError(f"no end-of-partition signal from {topic}[{partition}]")
+                raise TimeoutError(f"no end-of-partition signal from {sorted(remaining)}")
             error = message.error()
-            if error is not None:
-                if error.code() == KafkaError._PARTITION_EOF:
-                    return
-                raise RuntimeError(f"reading {topic}[{partition}]: {error.str()}")
-            yield message
+            if error is None:
+                yield message
+            elif error.code() == KafkaError._PARTITION_EOF:
+                remaining.discard((message.topic() or "", message.partition() or 0))
+            else:
+                raise RuntimeError(f"restoring {message.topic()}: {error.str()}")
     finally:
         consumer.close()
 
 
-def restore_partition(
+def restore(
     aggregate: AggregateType[Any],
     topics: tuple[str, str],
-    partition: int,
+    partitions: list[int],
     new_consumer: Callable[[], Consumer],
     codec: EventCodec,
     mapper: EventMapper,
-) -> Records:
-    """The records of every aggregate in a partition; `topics` is (state, events)."""
+) -> dict[int, Records]:
+    """The records of every aggregate in the partitions; `topics` is (state, events)."""
     state_topic, events_topic = topics
     started = time.monotonic()
     snapshots = SnapshotCodec(aggregate)
-    records: Records = {}
-    try:
-        for message in read_partition(new_consumer, state_topic, partition):
-            key, value = message.key(), message.value()
-            if key is not None and value is not None:
-                records[key.decode()] = snapshots.decode(value)
-        source = "snapshots"
-    except StaleSnapshot as stale:
-        log.warning("%s; rebuilding %s[%d] from its events", stale, events_topic, partition)
-        records = _fold_events(aggregate, events_topic, partition, new_consumer, codec, mapper)
-        source = "events"
+    restored: dict[int, Records] = {p: {} for p in partitions}
+    stale: set[int] = set()
+    for message in read_to_end(new_consumer, [(state_topic, p) for p in partitions]):
+        partition, key, value = message.partition() or 0, message.key(), message.value()
+        if key is None or value is None or partition in stale:
+            continue
+        try:
+            restored[partition][key.decode()] = snapshots.decode(value)
+        except StaleSnapshot as error:
+            log.warning("%s; rebuilding %s[%d] from its events", error, events_topic, partition)
+            stale.add(partition)
+    for partition in stale:
+        restored[partition] = _fold_events(
+            aggregate, events_topic, partition, new_consumer, codec, mapper
+        )
+    count = sum(len(records) for records in restored.values())
     log.info(
-        "restored %d %s aggregates of partition %d from %s in %.2fs",
-        len(records),
+        "restored %d %s aggregates of partitions %s in %.2fs",
+        count,
         aggregate.name,
-        partition,
-        source,
+        partitions,
         time.monotonic() - started,
     )
-    return records
+    return restored
 
 
 def _fold_events(
@@ -86,7 +99,7 @@ def _fold_events(
     mapper: EventMapper,
 ) -> Records:
     events: dict[str, list[object]] = {}
-    for message in read_partition(new_consumer, topic, partition):
+    for message in read_to_end(new_consumer, [(topic, partition)]):
         envelope = Envelope.from_headers(message.headers())
         event_type, body = codec.decode(message.value() or b"")
         events.setdefault(envelope.aggregate_id, []).append(mapper.from_record(event_type, body))

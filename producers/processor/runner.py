@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,7 @@ from eventstore.mapper import EventMapper, UnknownEventType
 from eventstore.outgoing import EventRecordFactory
 from producers.messages import CommandMessage, MalformedMessage
 from producers.processor.batch import BatchContext, process_batch
-from producers.processor.restore import Records, restore_partition
+from producers.processor.restore import Records, restore
 from producers.processor.writer import PartitionWriter, WriterFenced
 
 log = logging.getLogger(__name__)
@@ -95,21 +96,32 @@ class CommandProcessor:
         self._stopping.set()
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Fence every previous writer first, so the state restored next is final.
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            writers = dict(
+                zip(
+                    [(tp.topic, tp.partition) for tp in partitions],
+                    pool.map(lambda tp: self._new_writer(tp.topic, tp.partition), partitions),
+                    strict=True,
+                )
+            )
+        by_topic: dict[str, list[int]] = {}
         for tp in partitions:
-            topology = self._by_commands[tp.topic]
-            # Fence any previous writer first, so the state we restore is final.
-            writer = self._new_writer(tp.topic, tp.partition)
-            records = restore_partition(
+            by_topic.setdefault(tp.topic, []).append(tp.partition)
+        for topic, numbers in by_topic.items():
+            topology = self._by_commands[topic]
+            restored = restore(
                 topology.aggregate,
                 (topology.state, topology.events),
-                tp.partition,
+                numbers,
                 self._new_reader,
                 self._codec,
                 self._mapper,
             )
-            self._owned[(tp.topic, tp.partition)] = OwnedPartition(
-                topology.aggregate, tp.partition, writer, records
-            )
+            for number, records in restored.items():
+                self._owned[(topic, number)] = OwnedPartition(
+                    topology.aggregate, number, writers[(topic, number)], records
+                )
         log.info("assigned %s", [f"{tp.topic}[{tp.partition}]" for tp in partitions])
         consumer.incremental_assign(partitions)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from confluent_kafka import Consumer, Message, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 
 
 def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
@@ -19,30 +19,33 @@ def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
 
 
 def read_all(bootstrap: str, topic: str, timeout: float = 10.0) -> list[Message]:
-    """Every record of a topic from the beginning up to its current end."""
-    ends = end_offsets(bootstrap, topic)
+    """Every committed record of a topic, from the beginning up to its current end.
+
+    Ends on the end-of-partition signal, not the high watermark: transaction markers take
+    offsets too, so the last record's offset + 1 can be below the watermark.
+    """
+    partitions = list(end_offsets(bootstrap, topic))
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
             "group.id": "skald-test-probe",
             "enable.auto.commit": False,
             "isolation.level": "read_committed",
+            "enable.partition.eof": True,
         }
     )
-    consumer.assign([TopicPartition(topic, p, 0) for p in ends])
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
     records: list[Message] = []
-    remaining = {p for p, end in ends.items() if end > 0}
+    remaining = set(partitions)
     try:
         while remaining:
             message = consumer.poll(timeout)
             assert message is not None, f"timed out reading {topic}; still waiting on {remaining}"
-            if message.error():
-                continue
-            records.append(message)
-            partition, offset = message.partition(), message.offset()
-            assert partition is not None and offset is not None
-            if offset + 1 >= ends[partition]:
-                remaining.discard(partition)
+            error = message.error()
+            if error is None:
+                records.append(message)
+            elif error.code() == KafkaError._PARTITION_EOF:
+                remaining.discard(message.partition())
     finally:
         consumer.close()
     return records

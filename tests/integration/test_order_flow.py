@@ -109,7 +109,5 @@ def test_bad_input_gets_a_clear_4xx_and_appends_nothing(
     time.sleep(0.5)  # anything wrongly produced would have been acknowledged by now
     assert end_offsets(services.settings.kafka_bootstrap, topic) == before
     assert api.post("/orders", json=GOOD_ORDER).status_code == 201  # the measure can move
-    assert (
-        sum(end_offsets(services.settings.kafka_bootstrap, topic).values())
-        == sum(before.values()) + 1
-    )
+    assert end_offsets(services.settings.kafka_bootstrap, topic) != before
+    assert len(read_all(services.settings.kafka_bootstrap, topic)) == 1
