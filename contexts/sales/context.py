@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from contexts.sales.aggregates import ORDER
 from contexts.sales.api import command_routes
+from contexts.sales.history_api import history_routes
 from contexts.sales.query_api import query_routes
-from contexts.sales.read_models import order_search, orders
+from contexts.sales.read_models import order_history, order_search, orders
 from skald.context import BoundedContext
 
 sales = BoundedContext(
     name="sales",
     aggregates=(ORDER,),
-    postgres_projections=(orders.projection,),
+    postgres_projections=(orders.projection, order_history.projection),
     opensearch_projections=(order_search.projection,),
-    routes=(command_routes, query_routes),
+    routes=(command_routes, query_routes, history_routes),
 )

@@ -1,0 +1,64 @@
+"""`order_history`: every order event with its envelope, for history and temporal queries.
+
+Rows are keyed by (order id, version), so a redelivered event inserts nothing. Payloads
+are the mapped records (plain JSON), rebuilt into events with the same mapper the write
+side uses, then folded with the decider's own `evolve`.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import Column, Connection, DateTime, Integer, MetaData, Table, Text
+from sqlalchemy.dialects.postgresql import JSONB, insert
+
+from contexts.sales.order.events import EVENT_CLASSES
+from contexts.sales.topics import ORDER_EVENTS
+from eventstore.envelope import Envelope
+from eventstore.mapper import to_plain
+from projections.model import PostgresProjection
+
+metadata = MetaData()
+order_history = Table(
+    "order_history",
+    metadata,
+    Column("order_id", Text, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("event_id", Text, nullable=False),
+    Column("event_type", Text, nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("correlation_id", Text, nullable=False),
+    Column("causation_id", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("payload", JSONB, nullable=False),
+)
+
+
+def record_event(conn: Connection, event: object, envelope: Envelope) -> None:
+    """Insert the event with its envelope fields; a second copy is ignored."""
+    payload = json.loads(json.dumps(to_plain(event), default=str))
+    conn.execute(
+        insert(order_history)
+        .values(
+            order_id=envelope.aggregate_id,
+            version=envelope.aggregate_version,
+            event_id=envelope.event_id,
+            event_type=envelope.event_type,
+            schema_version=envelope.schema_version,
+            occurred_at=envelope.time,
+            correlation_id=envelope.correlation_id,
+            causation_id=envelope.causation_id,
+            source=envelope.source,
+            payload=payload,
+        )
+        .on_conflict_do_nothing()
+    )
+
+
+projection = PostgresProjection(
+    name="sales.order-history",
+    topics=(ORDER_EVENTS,),
+    metadata=metadata,
+    handlers=dict.fromkeys(EVENT_CLASSES, record_event),
+)
