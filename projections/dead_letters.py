@@ -62,7 +62,7 @@ class DeadLetterWriter:
             "error": error[:4000],
             "failed_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
         }
-        headers: Headers = [(n, v) for n, v in _pairs(raw) if not n.startswith(PREFIX)]
+        headers: Headers = [(n, v) for n, v in header_pairs(raw) if not n.startswith(PREFIX)]
         headers += [(PREFIX + name, value.encode()) for name, value in extra.items()]
         self._producer.produce(
             self._topic, key=raw.key, value=raw.value, headers=headers, on_delivery=on_delivery
@@ -110,7 +110,7 @@ def _parse(message: Message) -> DeadLetter:
     def meta(name: str) -> str:
         return header_value(headers, PREFIX + name) or ""
 
-    pairs = _pairs(RawRecord(None, None, headers))
+    pairs = header_pairs(RawRecord(None, None, headers))
     original = [(n, v) for n, v in pairs if not n.startswith(PREFIX)]
     source = Position(meta("topic"), int(meta("partition") or 0), int(meta("offset") or 0))
     return DeadLetter(
@@ -124,7 +124,8 @@ def _parse(message: Message) -> DeadLetter:
     )
 
 
-def _pairs(raw: RawRecord) -> list[tuple[str, str | bytes | None]]:
+def header_pairs(raw: RawRecord) -> list[tuple[str, str | bytes | None]]:
+    """The record's headers as (name, value) pairs."""
     headers = raw.headers
     if headers is None:
         return []

@@ -19,7 +19,7 @@ from typing import Any
 from confluent_kafka import Message
 
 from eventstore.codec import DecodeError, EventCodec
-from eventstore.envelope import Envelope, EnvelopeError, header_value
+from eventstore.envelope import Envelope, EnvelopeError
 from eventstore.mapper import EventMapper
 from eventstore.position import Position
 from projections.model import ProjectedEvent, RawRecord
@@ -40,7 +40,11 @@ class EventDecoder:
 
     def handles(self, message: Message) -> bool:
         """Whether the message's `ce_type` is one we project (no body decoding)."""
-        return header_value(message.headers(), "ce_type") in self._classes
+        for name, value in message.headers() or []:  # type: ignore[str-unpack]
+            if name == "ce_type":
+                text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+                return text in self._classes
+        return False
 
     def decode(self, message: Message) -> ProjectedEvent:
         """The event, or UndecodableEvent saying why not."""

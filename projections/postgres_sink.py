@@ -8,10 +8,13 @@ once with one executemany upsert per table: a batch costs a handful of statement
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, select, text, tuple_, update
+from sqlalchemy import Connection, Engine, Table, delete, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.schema import CreateSchema
 
@@ -277,20 +280,14 @@ class PostgresSink:
         changed = {key: row for key, row in after.items() if row is not before.get(key)}
         rows = [row for _key, row in sorted(changed.items()) if row is not None]
         if rows:
-            statement = insert(table)
-            conn.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[pk],
-                    set_={name: statement.excluded[name] for name in rows[0] if name != pk},
-                ),
-                rows,
-            )
+            upsert(conn, self._schema, table, rows, lambda name: f"EXCLUDED.{name}")
         gone = [key for key, row in changed.items() if row is None]
         if gone:
             conn.execute(delete(table).where(table.c[pk].in_(gone)))
         for rollup in self._projection.rollups:
             if rollup.source.name == fold.table.name:
-                _roll_up(conn, tables[rollup.table.name], rollup.contribution, before, changed)
+                table = tables[rollup.table.name]
+                _roll_up(conn, self._schema, table, rollup.contribution, before, changed)
 
     def _lock_offsets(
         self, conn: Connection, generation: int, partitions: list[PartitionKey]
@@ -393,7 +390,8 @@ def _fold(
 
 def _roll_up(
     conn: Connection,
-    table: Any,
+    schema: str,
+    table: Table,
     contribution: Any,
     before: dict[str, Row | None],
     changed: dict[str, Row | None],
@@ -416,11 +414,37 @@ def _roll_up(
         return
     names = sorted({name for row in rows for name in row if name != pk})
     rows = [{pk: row[pk], **{n: row.get(n, 0) for n in names}} for row in rows]
-    statement = insert(table)
-    conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=[pk],
-            set_={n: table.c[n] + statement.excluded[n] for n in names},
-        ),
-        rows,
+    upsert(conn, schema, table, rows, lambda name: f'"{table.name}"."{name}" + EXCLUDED."{name}"')
+
+
+def upsert(
+    conn: Connection,
+    schema: str,
+    table: Table,
+    rows: list[Row],
+    new_value: Callable[[str], str],
+) -> None:
+    """Insert or update many rows in one statement whose one parameter is a JSON array.
+
+    Several times faster than executemany or array parameters: the json module encodes
+    the batch in C and the server unpacks it with `json_to_recordset`, one plan per batch.
+    """
+    names = list(rows[0])
+    (pk,) = [column.name for column in table.primary_key.columns]
+    record = ", ".join(
+        f'"{name}" {table.c[name].type.compile(dialect=conn.dialect)}' for name in names
     )
+    quoted = ", ".join(f'"{name}"' for name in names)
+    updates = ", ".join(f'"{name}" = {new_value(name)}' for name in names if name != pk)
+    conn.exec_driver_sql(
+        f'INSERT INTO "{schema}"."{table.name}" ({quoted}) '
+        f"SELECT {quoted} FROM json_to_recordset(%s::json) AS r({record}) "
+        f'ON CONFLICT ("{pk}") DO UPDATE SET {updates}',
+        (json.dumps(rows, default=_json_value, separators=(",", ":")),),
+    )
+
+
+def _json_value(value: object) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")

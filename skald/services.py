@@ -200,7 +200,10 @@ class Services:
         """A projector for one named projection (or a replay's pinned sink and own group)."""
         sink = sink or self.sinks()[name][0]
         group = group or f"projection.{name}"
-        consumer = Consumer(kafka_config.consumer_config(self.settings, group))
+        config = kafka_config.consumer_config(self.settings, group)
+        # Heartbeats run on librdkafka's thread, so a short session only detects dead processes.
+        config["session.timeout.ms"] = self.settings.projection_session_timeout_ms
+        consumer = Consumer(config)
         return Projector(
             consumer,
             sink,

@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     projection_linger_ms: int = Field(
         20, ge=0, description="How long a projector waits to fill a batch: latency vs throughput"
     )
+    projection_session_timeout_ms: int = Field(
+        10_000,
+        ge=6000,
+        description="How soon a dead projector's partitions move to a live instance",
+    )
     read_your_writes_timeout_seconds: float = Field(
         5.0, gt=0, description="How long a query waits for its X-Skald-Position before a 504"
     )

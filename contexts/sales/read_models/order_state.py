@@ -7,7 +7,6 @@ missing raises (and is dead-lettered in turn, to be redriven after it).
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from contexts.sales.order.events import OrderCancelled, OrderConfirmed, OrderPlaced, OrderShipped
@@ -30,7 +29,15 @@ def on_placed(row: Row | None, event: OrderPlaced, envelope: Envelope) -> Row:
         "order_id": event.order_id,
         "customer_id": event.customer_id,
         "status": "placed",
-        "items": [dataclasses.asdict(item) for item in event.items],
+        "items": [
+            {
+                "sku": i.sku,
+                "name": i.name,
+                "quantity": i.quantity,
+                "unit_price_cents": i.unit_price_cents,
+            }
+            for i in event.items
+        ],
         "total_cents": event.total_cents,
         "version": max(envelope.aggregate_version, (row or {}).get("version", 0)),
         "placed_at": event.placed_at,

@@ -1,0 +1,89 @@
+"""`skald replay PROJECTION`: rebuild a read model online beside the live one, then swap."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from confluent_kafka import KafkaException
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
+
+from projections.model import Sink
+from projections.positions import BadStartPosition
+from projections.projector import Projector
+from projections.replay import Progress as ReplayProgress
+from projections.replay import Replay, ReplayFailed
+from skald.cli.common import build_services, console, fail
+
+app = typer.Typer()
+
+
+@app.command()
+def replay(
+    name: Annotated[str, typer.Argument(help="Projection name, e.g. sales.orders")],
+    start: Annotated[
+        str,
+        typer.Option("--from", help="earliest | ISO-8601 time (with zone) | P:O[,P:O...]"),
+    ] = "earliest",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would happen")] = False,
+) -> None:
+    """Build the next generation from the log while the live one serves, swap, drop the old."""
+    services = build_services()
+    if name not in services.projection_sinks:
+        fail(f"unknown projection {name}; known: {', '.join(services.projection_sinks)}")
+    sink = services.sink(name)
+
+    def projector_for(pinned: Sink, group: str) -> Projector:
+        return services.projector(name, sink=pinned, group=group)
+
+    job = Replay(sink, services.projection_topics(name), services.reader(), projector_for)
+    try:
+        plan = job.plan(start)
+    except (BadStartPosition, LookupError, KafkaException) as error:
+        fail(str(error))
+    if plan.target is not None:
+        console.print(
+            f"resuming the interrupted build of {name} v{plan.target} from its checkpoints"
+            + (" (--from ignored)" if start != "earliest" else "")
+        )
+    target = f"v{plan.target}" if plan.target is not None else f"a new v{plan.live + 1}+"
+    starts = ", ".join(f"{t}[{p}]@{o}" for (t, p), o in sorted(plan.start.items()))
+    console.print(f"{name}: live v{plan.live}; build {target} from {starts}")
+    console.print(f"  about {plan.events} events to apply, then swap and drop v{plan.live}")
+    if dry_run:
+        console.print("dry run: nothing changed")
+        return
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]:>8.0f} ev/s"),
+        TimeRemainingColumn(),
+        TextColumn("lag {task.fields[lag]}"),
+    )
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task(f"replay {name}", total=plan.events or 1, rate=0.0, lag=plan.events)
+
+        def report(progress: ReplayProgress) -> None:
+            bar.update(
+                task,
+                completed=progress.done,
+                total=max(progress.done + progress.remaining, 1),
+                rate=progress.rate,
+                lag=progress.remaining,
+                description=f"replay {name} v{progress.generation}"
+                + (" swapped" if progress.swapped else ""),
+            )
+
+        try:
+            live = job.run(plan, report)
+        except ReplayFailed as error:
+            fail(f"{error}; run the same command again to resume")
+    services.close()
+    console.print(f"{name}: v{live} is live; v{plan.live} dropped")
