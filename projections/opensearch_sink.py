@@ -155,6 +155,9 @@ class OpenSearchSink:
             return True
         if not force and behind(self.checkpoints(generation), self.checkpoints(live)):
             return False
+        # Make everything the new index holds searchable first: it must show no less than
+        # the old one did at the moment queries move over.
+        self._client.indices.refresh(index=self._index(generation))
         actions = [
             {"remove": {"index": self._index(live), "alias": self._alias}},
             {"add": {"index": self._index(generation), "alias": self._alias}},
