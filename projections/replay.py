@@ -97,14 +97,13 @@ class Replay:
         projector = self._projector_for(self._sink.pinned(target), group)
         thread = threading.Thread(target=projector.run, name=f"replay-{target}", daemon=True)
         thread.start()
-        started, first_done = time.monotonic(), None
+        started = time.monotonic()
         try:
             while True:
                 time.sleep(0.5)
                 if not thread.is_alive():
                     raise ReplayFailed(f"the projector building v{target} stopped")
                 progress = self._progress(target, plan, started)
-                first_done = progress.done if first_done is None else first_done
                 report(progress)
                 if progress.remaining <= self._swap_within and self._sink.swap(target):
                     report(Progress(target, progress.done, 0, progress.rate, swapped=True))
