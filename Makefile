@@ -8,7 +8,7 @@ COMPOSE := docker compose --env-file deploy/versions.env -f deploy/docker-compos
 
 .DEFAULT_GOAL := help
 .PHONY: help install up down status stack-clean setup run test test-unit test-integration \
-        lint format schemas-check
+        lint format schemas-check bench
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ setup: up ## Create topics, tables and indices
 
 run: up ## Set up and run the API and the projectors in the foreground (Ctrl-C stops)
 	$(VENV)/bin/skald run
+
+bench: up ## Benchmarks beside their baselines: a table, and JSON in bench-results/ (ONLY=name)
+	$(PY) -m bench $(ONLY)
 
 lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .

@@ -76,7 +76,7 @@ def restore(
             log.warning("%s; rebuilding %s[%d] from its events", error, events_topic, partition)
             stale.add(partition)
     for partition in stale:
-        restored[partition] = _fold_events(
+        restored[partition] = fold_events(
             aggregate, events_topic, partition, new_consumer, codec, mapper
         )
     count = sum(len(records) for records in restored.values())
@@ -90,7 +90,7 @@ def restore(
     return restored
 
 
-def _fold_events(
+def fold_events(
     aggregate: AggregateType[Any],
     topic: str,
     partition: int,

@@ -84,13 +84,24 @@ class CommandProcessor:
             on_revoke=self._on_revoke,
             on_lost=self._on_revoke,
         )
-        try:
-            while not self._stopping.is_set():
-                messages = self._consumer.consume(self._batch_size, timeout=0.1)
-                for key, batch in _by_partition(messages).items():
-                    self._process(key, batch)
-        finally:
-            self._consumer.close()
+        # Partitions have independent writers: their transactions commit in parallel, and
+        # the waits (flush, commit) release the GIL.
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="partition") as pool:
+            try:
+                while not self._stopping.is_set():
+                    batches = _by_partition(self._next_batch()).items()
+                    for done in [pool.submit(self._process, key, batch) for key, batch in batches]:
+                        done.result()
+            finally:
+                self._consumer.close()
+
+    def _next_batch(self) -> list[Message]:
+        # Wait for one command, then take whatever else is already here: `consume(n, t)`
+        # alone would hold a lone command back until n arrive or t passes.
+        first = self._consumer.poll(0.1)
+        if first is None:
+            return []
+        return [first, *self._consumer.consume(self._batch_size - 1, timeout=0)]
 
     def stop(self) -> None:
         self._stopping.set()

@@ -1,0 +1,1 @@
+"""`make bench`: measurements beside baselines, as a table and as JSON."""
