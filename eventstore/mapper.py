@@ -6,7 +6,6 @@ Mapping is separate from encoding: the codec only sees dicts, the domain only da
 from __future__ import annotations
 
 import dataclasses
-import functools
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -63,12 +62,15 @@ class EventMapper:
 _SCALARS = frozenset({str, int, float, bool, bytes, type(None), datetime})
 
 
-@functools.cache
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+
+
 def _field_names(cls: type) -> tuple[str, ...] | None:
     """A dataclass's field names (None for other types); cached: this is the hot path."""
-    if dataclasses.is_dataclass(cls):
-        return tuple(f.name for f in dataclasses.fields(cls))
-    return None
+    if cls not in _FIELD_NAMES:
+        is_dataclass = dataclasses.is_dataclass(cls)
+        _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls)) if is_dataclass else None
+    return _FIELD_NAMES[cls]
 
 
 def to_plain(value: Any) -> Any:
