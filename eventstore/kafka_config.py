@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from eventstore.kafka_security import security_config
 from skald.settings import Settings
 
 
@@ -11,6 +12,7 @@ def _common(settings: Settings) -> dict[str, Any]:
     return {
         "bootstrap.servers": settings.kafka_bootstrap,
         "client.id": "skald",
+        **security_config(settings),
     }
 
 

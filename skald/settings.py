@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -16,6 +17,16 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SKALD_", env_file=".env", extra="ignore")
 
     kafka_bootstrap: str = Field("localhost:9092", description="Kafka bootstrap servers")
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="PLAINTEXT locally; SSL or SASL_SSL on MSK"
+    )
+    kafka_auth: Literal["none", "msk-iam"] = Field(
+        "none", description="msk-iam: SASL/OAUTHBEARER with IAM tokens (implies SASL_SSL)"
+    )
+    kafka_ssl_ca_location: str | None = Field(
+        None, description="CA bundle for TLS, if not the system's"
+    )
+    aws_region: str | None = Field(None, description="AWS region of the MSK cluster (for msk-iam)")
     pg_dsn: str = Field(
         "postgresql://skald:skald@localhost:5432/skald", description="PostgreSQL DSN"
     )
@@ -63,6 +74,12 @@ class Settings(BaseSettings):
         0, ge=0, description="Port for Prometheus metrics of `skald project` (0: not served)"
     )
     log_level: str = Field("INFO", description="Python log level")
+
+    @model_validator(mode="after")
+    def _iam_needs_a_region(self) -> Settings:
+        if self.kafka_auth == "msk-iam" and not self.aws_region:
+            raise ValueError("SKALD_KAFKA_AUTH=msk-iam needs SKALD_AWS_REGION")
+        return self
 
     def topic(self, name: str) -> str:
         """The namespaced name of a logical topic."""

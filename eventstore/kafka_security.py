@@ -1,0 +1,42 @@
+"""How Skald's Kafka clients authenticate: PLAINTEXT locally, TLS and IAM on Amazon MSK.
+
+MSK IAM is SASL/OAUTHBEARER whose token is a SigV4-presigned URL, signed locally from the
+usual AWS credential chain by `aws-msk-iam-sasl-signer-python` (the `msk` extra).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from skald.settings import Settings
+
+OAuthCallback = Callable[[str], tuple[str, float]]
+
+
+def msk_iam_token_callback(region: str) -> OAuthCallback:
+    """confluent-kafka's `oauth_cb`: a fresh MSK IAM token and its expiry (epoch seconds)."""
+    from aws_msk_iam_sasl_signer import MSKAuthTokenProvider  # optional: only MSK needs it
+
+    def token(_config: str) -> tuple[str, float]:
+        value, expiry_ms = MSKAuthTokenProvider.generate_auth_token(region)
+        return value, expiry_ms / 1000
+
+    return token
+
+
+def security_config(settings: Settings) -> dict[str, Any]:
+    """librdkafka security settings for the configured cluster."""
+    config: dict[str, Any] = {"security.protocol": settings.kafka_security_protocol}
+    if settings.kafka_ssl_ca_location:
+        config["ssl.ca.location"] = settings.kafka_ssl_ca_location
+    if settings.kafka_auth == "msk-iam":
+        assert settings.aws_region is not None  # enforced by Settings
+        config.update(
+            {
+                "security.protocol": "SASL_SSL",  # IAM auth only exists over TLS
+                "sasl.mechanism": "OAUTHBEARER",
+                "oauth_cb": msk_iam_token_callback(settings.aws_region),
+            }
+        )
+    return config
