@@ -36,6 +36,12 @@ class OrderItemIn(_Strict):
 class PlaceOrderIn(_Strict):
     customer_id: str = Field(min_length=1, max_length=128, examples=["cust-42"])
     items: list[OrderItemIn] = Field(min_length=1, max_length=500)
+    payment_token: str | None = Field(
+        None,
+        min_length=1,
+        max_length=128,
+        description="Card token the fulfillment saga authorizes; `tok_declined` always declines",
+    )
 
 
 class ChangeOrderIn(_Strict):
@@ -68,7 +74,8 @@ def command_routes(services: Services) -> APIRouter:
         key = request.headers.get("Idempotency-Key")
         order_id = str(uuid.uuid5(_ORDER_IDS, key) if key else uuid.uuid4())
         items = tuple(OrderItem(**item.model_dump()) for item in body.items)
-        command = PlaceOrder(order_id, body.customer_id, items, datetime.now(UTC))
+        now = datetime.now(UTC)
+        command = PlaceOrder(order_id, body.customer_id, items, now, body.payment_token)
         return await send(command, request, body, None)
 
     @router.post(

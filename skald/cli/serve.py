@@ -119,6 +119,7 @@ def run() -> None:
     settings = services.settings
     me = [sys.executable, "-m", "skald"]
     children = [Child("api", [*me, "api"]), Child("commands", [*me, "process"])]
+    children.append(Child("saga", [*me, "worker"]))
     children += [Child(name, [*me, "project", name]) for name in services.sinks()]
     base = f"http://{settings.api_host}:{settings.api_port}"
     console.print(

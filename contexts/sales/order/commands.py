@@ -18,6 +18,9 @@ class PlaceOrder:
     customer_id: str
     items: tuple[OrderItem, ...]
     at: datetime
+    # A payment instruction, not a sales fact: the fulfillment saga reads it from this
+    # command, so no card token is kept in the event log forever. None: the card on file.
+    payment_token: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,1 @@
+"""The order fulfillment saga: a process manager over sales, inventory and payments."""

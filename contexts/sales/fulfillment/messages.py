@@ -1,0 +1,59 @@
+"""What the fulfillment saga reacts to: the order, its card, participants' answers, ticks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+ON_FILE_TOKEN = "tok_on_file"  # an order placed without a token pays with the card on file
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """Units of one SKU the order needs (an order's items merged per SKU)."""
+
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderWasPlaced:
+    """The sales order exists: the saga starts."""
+
+    order_id: str
+    lines: tuple[Line, ...]
+    amount_cents: int
+    placed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CardGiven:
+    """The card token from the PlaceOrder command (the token never enters the event log)."""
+
+    order_id: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """A participant's reply to one of the saga's steps."""
+
+    order_id: str
+    step: str
+    status: int
+    events: tuple[str, ...] = ()
+    error: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return self.status < 300
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """The watchdog's nudge: re-drive pending steps, or compensate past the deadline."""
+
+    order_id: str
+
+
+SagaMessage = OrderWasPlaced | CardGiven | Answered | Tick

@@ -1,0 +1,1 @@
+"""The order fulfillment saga as a Faust app: app, topics, tables, agents."""

@@ -1,0 +1,84 @@
+"""Reading saga outcomes back from Kafka: the saga table's changelog and participants' events."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter, defaultdict
+from typing import Any
+
+import httpx
+
+from processors.fulfillment.app import app_id
+from processors.fulfillment.topics import TABLE
+from skald.services import Services
+from tests.integration.commands.harness import read_events
+from tests.integration.kafka_probe import read_all
+
+FINAL = {"done", "cancelled"}
+
+
+def saga_states(services: Services) -> dict[str, dict[str, Any]]:
+    """The newest state of every saga, from the table's changelog."""
+    topic = f"{app_id(services.settings)}-{TABLE}-changelog"
+    states: dict[str, dict[str, Any]] = {}
+    for message in read_all(services.settings.kafka_bootstrap, topic):
+        states[(message.key() or b"").decode()] = json.loads(message.value() or b"null")
+    return states
+
+
+def phase_history(services: Services) -> dict[str, list[str]]:
+    """Every saga's phases in changelog order (consecutive repeats folded)."""
+    topic = f"{app_id(services.settings)}-{TABLE}-changelog"
+    history: dict[str, list[str]] = defaultdict(list)
+    for message in read_all(services.settings.kafka_bootstrap, topic):
+        phase = json.loads(message.value() or b"null")["phase"]
+        phases = history[(message.key() or b"").decode()]
+        if not phases or phases[-1] != phase:
+            phases.append(phase)
+    return history
+
+
+def wait_final(services: Services, order_ids: list[str], timeout: float = 90) -> dict[str, Any]:
+    """Wait until every named saga is final with nothing pending; their states."""
+    deadline = time.monotonic() + timeout
+    while True:
+        states = saga_states(services)
+        done = {o: states[o] for o in order_ids if _settled(states.get(o))}
+        if len(done) == len(order_ids):
+            return done
+        assert time.monotonic() < deadline, f"{len(order_ids) - len(done)} sagas not final"
+        time.sleep(1)
+
+
+def _settled(state: dict[str, Any] | None) -> bool:
+    return state is not None and state["phase"] in FINAL and not state["pending"]
+
+
+def events_by_type(services: Services, topic: str) -> dict[str, Counter[str]]:
+    """Per aggregate id (or per order for stock), how many events of each type."""
+    found: dict[str, Counter[str]] = defaultdict(Counter)
+    for event in read_events(services.settings, topic, services.codec):
+        subject = str(event.body.get("order_id") or event.envelope.aggregate_id)
+        found[subject][event.event_type.rsplit(".", 1)[1]] += 1
+    return found
+
+
+def place(api_url: str, sku_quantities: dict[str, int], token: str | None = None) -> str:
+    items = [
+        {"sku": sku, "name": sku, "quantity": q, "unit_price_cents": 500}
+        for sku, q in sku_quantities.items()
+    ]
+    body: dict[str, Any] = {"customer_id": "cust-1", "items": items}
+    if token:
+        body["payment_token"] = token
+    response = httpx.post(f"{api_url}/orders", json=body, timeout=15)
+    assert response.status_code == 201, response.text
+    return str(response.json()["order_id"])
+
+
+def restock(api_url: str, sku: str, quantity: int) -> None:
+    response = httpx.post(
+        f"{api_url}/inventory/{sku}/restock", json={"quantity": quantity}, timeout=15
+    )
+    assert response.status_code < 300, response.text

@@ -1,0 +1,85 @@
+"""The fulfillment saga's outcomes end in the right state with the right participant events."""
+
+from __future__ import annotations
+
+from skald.services import Services
+from tests.integration.commands.harness import ProcessFactory, SkaldProcess
+from tests.integration.processors.conftest import start_worker
+from tests.integration.processors.sagas import (
+    events_by_type,
+    phase_history,
+    place,
+    restock,
+    wait_final,
+)
+
+
+def test_happy_path_decline_and_out_of_stock(
+    services: Services, api: SkaldProcess, processor: SkaldProcess, worker: SkaldProcess
+) -> None:
+    restock(api.url, "SKU-A", 10)
+    happy = place(api.url, {"SKU-A": 2}, "tok_visa")
+    declined = place(api.url, {"SKU-A": 3}, "tok_declined")
+    short = place(api.url, {"SKU-A": 1, "SKU-B": 1})  # SKU-B was never restocked
+
+    states = wait_final(services, [happy, declined, short])
+
+    assert states[happy]["phase"] == "done"
+    phases = [p for p in phase_history(services)[happy] if p != "waiting"]  # card came first
+    assert phases == ["reserving", "authorizing", "confirming", "shipping", "done"]
+    assert states[declined]["phase"] == "cancelled"
+    assert states[declined]["reason"] == "payment declined"
+    assert states[short]["phase"] == "cancelled"
+    assert states[short]["reason"] == "out of stock: SKU-B"
+
+    orders = events_by_type(services, "sales.order.events")
+    stock = events_by_type(services, "inventory.stock.events")
+    payments = events_by_type(services, "payments.payment.events")
+    assert orders[happy] == {"OrderPlaced": 1, "OrderConfirmed": 1, "OrderShipped": 1}
+    assert stock[happy] == {"StockReserved": 1}
+    assert payments[happy] == {"PaymentAuthorized": 1}
+    assert orders[declined] == {"OrderPlaced": 1, "OrderCancelled": 1}
+    assert stock[declined] == {"StockReserved": 1, "StockReleased": 1}
+    assert payments[declined] == {"PaymentDeclined": 1}
+    assert orders[short] == {"OrderPlaced": 1, "OrderCancelled": 1}
+    assert stock[short] == {"StockReserved": 1, "StockReleased": 1}  # SKU-A, given back
+    assert payments[short] == {}
+
+
+def test_a_participant_that_does_not_answer_is_compensated(
+    services: Services, api: SkaldProcess, spawn: ProcessFactory
+) -> None:
+    spawn("orders-and-stock", ["process", "order", "stock"]).wait_for_log("assigned")
+    start_worker(spawn)
+    restock(api.url, "SKU-T", 5)
+    order_id = place(api.url, {"SKU-T": 2}, "tok_visa")
+
+    # Payments are down: the authorization times out, the stock goes back, the order is cancelled.
+    orders = _wait_cancelled(services, order_id)
+    assert orders[order_id] == {"OrderPlaced": 1, "OrderCancelled": 1}
+    assert events_by_type(services, "inventory.stock.events")[order_id] == {
+        "StockReserved": 1,
+        "StockReleased": 1,
+    }
+
+    # Payments come back and answer the old authorization: the saga voids it and settles.
+    spawn("payments", ["process", "payment"]).wait_for_log("assigned")
+    state = wait_final(services, [order_id])[order_id]
+    assert state["phase"] == "cancelled"
+    assert state["reason"] == "timed out while authorizing"
+    assert events_by_type(services, "payments.payment.events")[order_id] == {
+        "PaymentAuthorized": 1,
+        "PaymentVoided": 1,
+    }
+
+
+def _wait_cancelled(services: Services, order_id: str) -> dict[str, object]:
+    import time
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        orders = events_by_type(services, "sales.order.events")
+        if orders[order_id].get("OrderCancelled"):
+            return dict(orders)
+        time.sleep(1)
+    raise AssertionError(f"order {order_id} not cancelled")
