@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, delete, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.schema import CreateSchema
 
 from eventstore.position import Position
@@ -33,10 +34,14 @@ from projections.postgres_storage import (
     drop_tables,
     generation_tables,
     generations,
+    lock_views,
     pending_redrives,
     point_views,
     storage_metadata,
 )
+
+SWAP_LOCK_TIMEOUT_MS = 300
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 class PostgresSink:
@@ -140,18 +145,27 @@ class PostgresSink:
         Locking the registry row waits for in-flight batches of the live generation (they
         hold it FOR SHARE), so the comparison of checkpoints is stable while we decide.
         """
-        with self._engine.begin() as conn:
-            live, _building = self._registry(conn, lock=True)
-            if live == generation:
-                return True
-            if not force and behind(self._read_all(conn, generation), self._read_all(conn, live)):
-                return False
-            point_views(conn, self._schema, self._projection.metadata, generation)
-            conn.execute(
-                update(generations)
-                .where(generations.c.projection == self.projection_name)
-                .values(live=generation, building=None, updated_at=func.now())
-            )
+        try:
+            with self._engine.begin() as conn:
+                # Give way to readers instead of deadlocking with one that reads two views.
+                conn.execute(text(f"SET LOCAL lock_timeout = '{SWAP_LOCK_TIMEOUT_MS}ms'"))
+                live, _building = self._registry(conn, lock=True)
+                if live == generation:
+                    return True
+                candidate, current = self._read_all(conn, generation), self._read_all(conn, live)
+                if not force and behind(candidate, current):
+                    return False
+                lock_views(conn, self._schema, self._projection.metadata)
+                point_views(conn, self._schema, self._projection.metadata, generation)
+                conn.execute(
+                    update(generations)
+                    .where(generations.c.projection == self.projection_name)
+                    .values(live=generation, building=None, updated_at=func.now())
+                )
+        except OperationalError as error:
+            if getattr(error.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+                return False  # readers hold the views; the caller tries again shortly
+            raise
         return True
 
     def drop_generation(self, generation: int) -> None:

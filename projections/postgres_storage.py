@@ -95,6 +95,19 @@ def point_views(conn: Connection, schema: str, metadata: MetaData, generation: i
         )
 
 
+def lock_views(conn: Connection, schema: str, metadata: MetaData) -> None:
+    """Take every view of the read model at once (or fail on the lock timeout)."""
+    names = [
+        f'"{schema}"."{table.name}"'
+        for table in metadata.sorted_tables
+        if conn.execute(
+            text("SELECT to_regclass(:name)"), {"name": f'"{schema}"."{table.name}"'}
+        ).scalar()
+    ]
+    if names:
+        conn.execute(text(f"LOCK TABLE {', '.join(names)} IN ACCESS EXCLUSIVE MODE"))
+
+
 def drop_tables(conn: Connection, schema: str, metadata: MetaData, generation: int) -> None:
     """Drop one generation's tables."""
     for table in generation_tables(metadata, generation).values():

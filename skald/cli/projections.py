@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 import typer
@@ -87,7 +88,12 @@ def reset(
     if building is not None:
         sink.drop_generation(building)
     fresh = sink.create_generation()
-    sink.swap(fresh, force=True)
+    for _attempt in range(50):
+        if sink.swap(fresh, force=True):
+            break
+        time.sleep(0.2)  # readers hold the views for a moment; try again
+    else:
+        fail(f"could not swap in v{fresh}: the read model stayed busy; run reset again")
     sink.drop_generation(live)
     services.close()
     typer.echo(f"{name}: v{live} dropped; v{fresh} is live and empty; projectors refill it")

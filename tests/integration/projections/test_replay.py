@@ -33,6 +33,12 @@ class Observer(threading.Thread):
         self.violations: list[str] = []
 
     def run(self) -> None:
+        try:
+            self._observe()
+        except Exception as error:  # a failed query during the replay is a failure too
+            self.violations.append(f"query failed: {error}")
+
+    def _observe(self) -> None:
         last_rows = last_docs = 0
         alias = self.services.settings.index("orders")
         while not self.stop.is_set():
