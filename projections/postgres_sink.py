@@ -9,12 +9,24 @@ once with one executemany upsert per table: a batch costs a handful of statement
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, func, select, text, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    delete,
+    event,
+    func,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.schema import CreateSchema
@@ -39,6 +51,26 @@ from projections.postgres_storage import (
     point_views,
     storage_metadata,
 )
+
+
+@event.listens_for(Engine, "before_cursor_execute", retval=True)
+def _generation_tables(
+    conn: Connection,
+    cursor: Any,
+    statement: str,
+    parameters: Any,
+    context: Any,
+    executemany: bool,
+) -> tuple[str, Any]:
+    """Rewrite `schema.table` to `schema.table_v<n>` while a sink runs plain handlers."""
+    renames = conn.get_execution_options().get("skald_tables")
+    if renames is not None:
+        pattern, names = renames
+        statement = pattern.sub(
+            lambda m: m.group(0)[: -len(m.group(1))] + names[m.group(1)], statement
+        )
+    return statement, parameters
+
 
 SWAP_LOCK_TIMEOUT_MS = 300
 LOCK_NOT_AVAILABLE = "55P03"
@@ -271,15 +303,29 @@ class PostgresSink:
     ) -> None:
         handlers = self._projection.handlers
         if handlers:
-            # Plain handlers write through the views, i.e. to the live generation.
-            for item in events:
-                handler = handlers.get(type(item.event))
-                if handler is not None:
-                    handler(conn, item.event, item.envelope)
+            # Plain handlers name the logical tables; point them at this generation's.
+            conn.execution_options(skald_tables=self._renames(generation))
+            try:
+                for item in events:
+                    handler = handlers.get(type(item.event))
+                    if handler is not None:
+                        handler(conn, item.event, item.envelope)
+            finally:
+                conn.execution_options(skald_tables=None)
         tables = generation_tables(self._projection.metadata, generation)
         for fold in self._projection.folds:
             before, after = _fold(conn, tables, fold, events, gate)
             self._store(conn, tables, fold, before, after)
+
+    def _renames(self, generation: int) -> tuple[re.Pattern[str], dict[str, str]]:
+        names = {t.name: c.name for t, c in self._generation_pairs(generation)}
+        alternatives = "|".join(re.escape(name) for name in names)
+        pattern = re.compile(rf"\b{re.escape(self._schema)}\.({alternatives})\b")
+        return pattern, names
+
+    def _generation_pairs(self, generation: int) -> list[tuple[Table, Table]]:
+        copies = generation_tables(self._projection.metadata, generation)
+        return [(table, copies[table.name]) for table in self._projection.metadata.sorted_tables]
 
     def _store(
         self,
