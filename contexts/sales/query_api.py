@@ -8,12 +8,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel
 
+from contexts.sales.history import order_as_of
 from contexts.sales.queries import InvalidCursor, customer_orders, get_order, search_orders
-from contexts.sales.read_models import order_search, orders
-from projections.consistency import consistent_with
+from contexts.sales.read_models import order_history, order_search, orders
+from eventstore.position import Position
+from projections.consistency import (
+    POSITION_HEADER,
+    NotCaughtUp,
+    consistent_with,
+    wait_until_applied,
+)
 from skald.services import Services
 
 
@@ -55,6 +62,17 @@ class CustomerOrdersOut(BaseModel):
     next_cursor: str | None
 
 
+class OrderAsOfOut(BaseModel):
+    """An order as it stood at a version, folded from its events with the decider's evolve."""
+
+    order_id: str
+    version: int
+    status: str
+    customer_id: str
+    items: list[OrderItemOut]
+    total_cents: int
+
+
 class OrderSearchOut(BaseModel):
     total: int
     orders: list[OrderOut]
@@ -90,11 +108,33 @@ def query_routes(services: Services) -> APIRouter:
         responses={404: {"model": Problem}, **CONSISTENCY_ERRORS},
         dependencies=[in_orders],
     )
-    def read_order(order_id: str) -> OrderOut:
+    def read_order(
+        order_id: str,
+        request: Request,
+        as_of_version: Annotated[
+            int | None,
+            Query(ge=1, description="Fold the order's events up to this version instead"),
+        ] = None,
+    ) -> OrderOut | OrderAsOfOut:
+        if as_of_version is not None:
+            return _as_of(order_id, as_of_version, request.headers.get(POSITION_HEADER))
         order = get_order(services.engine, order_id)
         if order is None:
             raise HTTPException(status_code=404, detail=f"order {order_id} not found")
         return OrderOut.model_validate(order)
+
+    def _as_of(order_id: str, version: int, token: str | None) -> OrderAsOfOut:
+        # Temporal queries fold the order_history read model: wait for that one too.
+        if token:
+            history = services.sink(order_history.projection.name)
+            try:
+                wait_until_applied(history, Position.from_token(token), timeout)
+            except NotCaughtUp as error:
+                raise HTTPException(status_code=504, detail=str(error)) from None
+        state = order_as_of(services.engine, order_id, version)
+        if state is None:
+            raise HTTPException(404, f"order {order_id} has no version {version}")
+        return OrderAsOfOut.model_validate(state)
 
     @router.get(
         "/customers/{customer_id}/orders",
