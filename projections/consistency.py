@@ -25,11 +25,13 @@ class NotCaughtUp(Exception):
 def wait_until_applied(
     sink: Sink, position: Position, timeout: float, poll_seconds: float = 0.02
 ) -> None:
-    """Return once the sink's checkpoint for the position's partition is past it."""
+    """Return once the sink's checkpoint for the position's partition is past it, and what
+    it applied is visible to queries."""
     key = (position.topic, position.partition)
     deadline = time.monotonic() + timeout
     while True:
         if sink.stored_offsets([key]).get(key, 0) > position.offset:
+            sink.make_visible()
             return
         if time.monotonic() >= deadline:
             raise NotCaughtUp(

@@ -138,6 +138,9 @@ class Sink(Protocol):
     def redrive(self, event: ProjectedEvent) -> bool:
         """Apply a dead-lettered event once; False when it was not pending (done before)."""
 
+    def make_visible(self) -> None:
+        """Make everything checkpointed so far visible to queries (a search refresh)."""
+
     def generation(self) -> int:
         """The generation this sink writes to now."""
 

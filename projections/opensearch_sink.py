@@ -218,6 +218,10 @@ class OpenSearchSink:
         writes += [self._checkpoint(generation, k, o) for k, o in next_offsets.items()]
         self._bulk_checkpoints(writes)
 
+    def make_visible(self) -> None:
+        """Refresh the live index: indexed is not yet searchable until the next refresh."""
+        self._client.indices.refresh(index=self._alias)
+
     def redrive(self, event: ProjectedEvent) -> bool:
         """Apply a pending dead letter to the live generation, then clear its marker.
 

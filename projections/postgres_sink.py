@@ -261,6 +261,9 @@ class PostgresSink:
                 )
             self._write_offsets(conn, generation, stored, next_offsets)
 
+    def make_visible(self) -> None:
+        """Committed is visible: nothing to do."""
+
     def redrive(self, event: ProjectedEvent) -> bool:
         """Apply a dead-lettered event to the live generation once, in one transaction."""
         p = pending_redrives.c

@@ -103,7 +103,6 @@ def test_read_your_writes_paging_stock_and_search(quick: Services) -> None:
             assert second["next_cursor"] is None
             assert api.get("/customers/cust-a/orders", params={"cursor": "@@"}).status_code == 400
             search = {"X-Skald-Position": cancelled.position.token()}
-            quick.opensearch.indices.refresh(index=quick.settings.index("orders"))
             found = api.get(
                 "/search/orders",
                 params={"q": "espresso", "status": "placed", "min_total": 2000},
