@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import prometheus_client
 from fastapi import FastAPI
 
 from producers.errors import install_error_handlers
@@ -34,6 +35,8 @@ def create_app(services: Services) -> FastAPI:
     @app.get("/health", tags=["ops"], summary="Liveness")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    app.mount("/metrics", prometheus_client.make_asgi_app())  # Prometheus scrapes the API here
 
     for context in services.contexts:
         for routes in context.routes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from typing import Any
 
 from fastapi import HTTPException, Request
@@ -13,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from eventstore.aggregate import AggregateType
 from producers.command_bus import CommandBus, CommandTimeout, Options
+from producers.metrics import COMMAND_SECONDS, COMMANDS
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 POSITION_HEADER = "X-Skald-Position"
@@ -69,12 +71,17 @@ async def execute(
     id_field: str,
 ) -> JSONResponse:
     """Send the command and answer with its reply; the aggregate id under `id_field`."""
+    started = time.perf_counter()
     try:
         reply = await bus.send(aggregate, command, options, timeout)
     except CommandTimeout as error:
+        COMMANDS.labels(aggregate.name, "504").inc()
         detail = f"{error}; the command may still be applied: retry with the same "
         detail += f"{IDEMPOTENCY_HEADER} to learn its outcome"
         return JSONResponse(status_code=504, content={"detail": detail})
+    finally:
+        COMMAND_SECONDS.labels(aggregate.name).observe(time.perf_counter() - started)
+    COMMANDS.labels(aggregate.name, str(reply.status)).inc()
     body = dict(reply.body)
     headers = {}
     if reply.accepted:

@@ -7,6 +7,7 @@ import sys
 import threading
 from typing import Annotated
 
+import prometheus_client
 import typer
 import uvicorn
 from confluent_kafka import KafkaException
@@ -75,6 +76,8 @@ def project(
     if unknown:
         fail(f"unknown projection(s) {', '.join(unknown)}; known: {', '.join(known)}")
     projectors = [services.projector(name) for name in names or known]
+    if services.settings.metrics_port:
+        prometheus_client.start_http_server(services.settings.metrics_port)
     threads = [
         threading.Thread(target=p.run, name=f"projector-{i}") for i, p in enumerate(projectors)
     ]

@@ -1,0 +1,48 @@
+"""Prometheus metrics: the API's command outcomes and latency, a projector's progress."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from tests.integration.commands.harness import ProcessFactory, SkaldProcess
+from tests.integration.commands.load import ORDER
+from tests.integration.running_service import free_port
+
+
+def _scrape(url: str, wanted: str, timeout: float = 20.0) -> str:
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline:
+        try:
+            text = httpx.get(url, timeout=2, follow_redirects=True).text
+        except httpx.HTTPError:
+            text = ""
+        if wanted in text:
+            return text
+        time.sleep(0.2)
+    raise AssertionError(f"{wanted!r} not in {url} within {timeout} s:\n{text[-2000:]}")
+
+
+def test_the_api_and_projectors_expose_prometheus_metrics(
+    api: SkaldProcess,
+    processor: SkaldProcess,
+    spawn: ProcessFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    metrics_port = free_port()
+    monkeypatch.setenv("SKALD_METRICS_PORT", str(metrics_port))
+    spawn("projector", ["project", "sales.orders"]).wait_for_log("assigned")
+    with httpx.Client(base_url=api.url, timeout=30) as client:
+        assert client.post("/orders", json=ORDER).status_code == 201
+        assert client.post("/orders/missing/confirm").status_code == 404
+
+    scraped = _scrape(f"{api.url}/metrics", 'skald_commands_total{aggregate="order",status="404"}')
+    assert 'skald_commands_total{aggregate="order",status="201"} 1.0' in scraped
+    assert 'skald_command_seconds_count{aggregate="order"} 2.0' in scraped
+    _scrape(
+        f"http://127.0.0.1:{metrics_port}/metrics",
+        'skald_projection_events_applied_total{projection="sales.orders"} 1.0',
+    )
