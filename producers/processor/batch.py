@@ -17,7 +17,7 @@ from producers.messages import CORRELATION_ID, REPLY_TO, CommandMessage, Reply
 from producers.processor.decisions import Decision, complete, decide
 from producers.processor.records import AggregateRecord
 from producers.processor.snapshots import SnapshotCodec
-from producers.processor.writer import WriterFenced
+from producers.processor.writer import PartitionWriter, WriterFenced
 
 if TYPE_CHECKING:
     from producers.processor.runner import OwnedPartition
@@ -105,7 +105,7 @@ def _decide_all(
     owned: OwnedPartition,
     batch: list[tuple[Message, Parsed]],
     working: dict[str, AggregateRecord[Any]],
-    writer: Any,
+    writer: PartitionWriter,
 ) -> tuple[list[_Handled], list[tuple[str, str, Reply]]]:
     handled: list[_Handled] = []
     refusals: list[tuple[str, str, Reply]] = []
@@ -153,7 +153,7 @@ def _refusal(raw: Message, reason: str) -> tuple[str, str, Reply] | None:
     return (reply_to, correlation_id, Reply(400, {"detail": reason}))
 
 
-def _send_reply(writer: Any, reply_to: str, correlation_id: str, reply: Reply) -> None:
+def _send_reply(writer: PartitionWriter, reply_to: str, correlation_id: str, reply: Reply) -> None:
     writer.produce(
         reply_to,
         correlation_id.encode(),
