@@ -10,7 +10,8 @@ commands with the same idempotency keys. Compensation releases every SKU of the 
 the payment once an authorization was asked for, and cancels the order: each participant
 receives these after the step they undo on the same key, so they never overtake it. Answers
 for steps that are not pending (duplicates, late or stale replies) change nothing. The pivot
-is the confirmation: after it, shipping has no deadline and is re-driven until it lands.
+is the confirmation: it and shipping have no deadline and are re-driven until they land (a
+deadline on the confirmation cancelled orders whose confirmation had landed, its reply late).
 """
 
 from __future__ import annotations
@@ -46,7 +47,10 @@ class Phase(StrEnum):
 
 
 FINAL = frozenset({Phase.DONE, Phase.CANCELLED})
-_TIMED = frozenset({Phase.RESERVING, Phase.AUTHORIZING, Phase.CONFIRMING})
+# Confirming has no deadline: a timed-out ConfirmOrder may have landed (its reply late or lost),
+# and compensating then cancels a confirmed order. The order is ours and idempotent, so the
+# saga re-drives the confirmation until it is answered; only a refusal compensates.
+_TIMED = frozenset({Phase.RESERVING, Phase.AUTHORIZING})
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +126,7 @@ def _answered(saga: Saga, answer: Answered, now: datetime, step_seconds: float) 
             awaited = ("authorize",) if saga.card_token is not None else ()
             return _enter(done, Phase.AUTHORIZING, awaited, now, step_seconds)
         case Phase.AUTHORIZING:
-            return _enter(done, Phase.CONFIRMING, ("confirm",), now, step_seconds)
+            return _enter(done, Phase.CONFIRMING, ("confirm",), now, 0)
         case Phase.CONFIRMING:
             return _enter(done, Phase.SHIPPING, ("ship",), now, 0)
         case _:

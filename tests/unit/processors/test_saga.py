@@ -79,3 +79,13 @@ def test_a_tick_redrives_before_the_deadline_and_compensates_after() -> None:
     late, sends = react(saga, Tick("o-1"), NOW + timedelta(seconds=11), 10)
     assert late.reason == "timed out while reserving"
     assert [s.step for s in sends] == ["release:A", "release:B", "cancel"]
+
+
+def test_the_confirmation_has_no_deadline_it_is_redriven_until_answered() -> None:
+    saga, _ = run(CardGiven("o-1", "t"), PLACED, ok("reserve:A"), ok("reserve:B"), ok("authorize"))
+    assert saga.phase is Phase.CONFIRMING
+    much_later = NOW + timedelta(hours=1)
+    same, sends = react(saga, Tick("o-1"), much_later, 10)
+    assert same == saga and [s.step for s in sends] == ["confirm"]  # the same ConfirmOrder
+    refused, sends = react(saga, Answered("o-1", "confirm", 409, (), "OrderCancelled"), NOW, 10)
+    assert refused.phase is Phase.COMPENSATING  # a refusal still compensates
