@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from contexts.inventory.context import inventory
+from contexts.loyalty.context import loyalty
 from contexts.payments.context import payments
 from contexts.sales.context import sales
 from skald.context import BoundedContext
 
-CONTEXTS: tuple[BoundedContext, ...] = (sales, inventory, payments)
+CONTEXTS: tuple[BoundedContext, ...] = (sales, inventory, payments, loyalty)

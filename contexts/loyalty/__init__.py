@@ -1,0 +1,1 @@
+"""Loyalty: points for confirmed orders, earned by choreography (no orchestrator)."""

@@ -1,0 +1,38 @@
+"""HTTP query route of the loyalty context: a customer's points."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from contexts.loyalty.points import balances, projection
+from projections.consistency import consistent_with
+from skald.services import Services
+
+
+class BalanceOut(BaseModel):
+    customer_id: str
+    points: int
+    orders: int
+
+
+def query_routes(services: Services) -> APIRouter:
+    """`GET /loyalty/{customer_id}`, with read-your-writes like every read model."""
+    router = APIRouter(tags=["loyalty"])
+    consistent = consistent_with(
+        services.sink(projection.name),
+        services.projection_topics(projection.name),
+        services.settings.read_your_writes_timeout_seconds,
+    )
+
+    @router.get("/loyalty/{customer_id}", dependencies=[Depends(consistent)])
+    def read_balance(customer_id: str) -> BalanceOut:
+        with services.engine.connect() as conn:
+            query = select(balances).where(balances.c.customer_id == customer_id)
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            raise HTTPException(status_code=404, detail=f"{customer_id} has no points yet")
+        return BalanceOut.model_validate(dict(row))
+
+    return router
