@@ -82,3 +82,14 @@ def restock(api_url: str, sku: str, quantity: int) -> None:
         f"{api_url}/inventory/{sku}/restock", json={"quantity": quantity}, timeout=15
     )
     assert response.status_code < 300, response.text
+
+
+def saga_view(api_url: str, order_id: str, timeout: float = 20) -> dict[str, Any]:
+    """`GET /sagas/{order_id}` once it shows the saga final (the read model trails the table)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = httpx.get(f"{api_url}/sagas/{order_id}", timeout=5)
+        if response.status_code == 200 and _settled(response.json()):
+            return dict(response.json())
+        assert time.monotonic() < deadline, (response.status_code, response.text)
+        time.sleep(0.5)

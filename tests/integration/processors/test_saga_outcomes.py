@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx
+
 from skald.services import Services
 from tests.integration.commands.harness import ProcessFactory, SkaldProcess
 from tests.integration.processors.conftest import start_worker
@@ -10,6 +12,7 @@ from tests.integration.processors.sagas import (
     phase_history,
     place,
     restock,
+    saga_view,
     wait_final,
 )
 
@@ -44,6 +47,16 @@ def test_happy_path_decline_and_out_of_stock(
     assert orders[short] == {"OrderPlaced": 1, "OrderCancelled": 1}
     assert stock[short] == {"StockReserved": 1, "StockReleased": 1}  # SKU-A, given back
     assert payments[short] == {}
+
+    happy_view = saga_view(api.url, happy)
+    assert happy_view["steps"] == ["reserve:SKU-A", "authorize", "confirm", "ship"]
+    assert happy_view["compensations"] == [] and happy_view["pending"] == []
+    declined_view = saga_view(api.url, declined)
+    assert declined_view["phase"] == "cancelled"
+    assert declined_view["reason"] == "payment declined"
+    assert declined_view["steps"] == ["reserve:SKU-A"]
+    assert set(declined_view["compensations"]) == {"release:SKU-A", "void", "cancel"}
+    assert httpx.get(f"{api.url}/sagas/no-such-order", timeout=5).status_code == 404
 
 
 def test_a_participant_that_does_not_answer_is_compensated(

@@ -1,0 +1,1 @@
+"""Stream aggregates on Faust tables: hourly sales per SKU, current stock per SKU."""
