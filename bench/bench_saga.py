@@ -1,0 +1,155 @@
+"""The fulfillment saga end to end: POST /orders -> OrderConfirmed, throughput and p50/p99."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import aiohttp
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+from bench.result import Result
+from contexts.sales.aggregates import ORDER
+from eventstore import kafka_config
+from skald.provision import apply_topic_specs, create_read_models
+from skald.registry import CONTEXTS
+from skald.services import Services
+from skald.settings import Settings
+
+CLIENTS = 16
+SAGAS = int(os.environ.get("SKALD_BENCH_SAGAS", "1000"))
+SKU = "SKU-SAGA"
+BODY = {
+    "customer_id": "bench",
+    "items": [{"sku": SKU, "name": "Bench beans", "quantity": 1, "unit_price_cents": 100}],
+}
+CONFIRMED = b"sales.order.OrderConfirmed"
+
+
+class Confirmations:
+    """Watches the order events for OrderConfirmed: when each order's arrived (perf_counter)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.seen: dict[str, float] = {}
+        self._stop = threading.Event()
+        topic = settings.topic(ORDER.events_topic)
+        self._consumer = Consumer(
+            {**kafka_config.reader_config(settings), "enable.partition.eof": False}
+        )
+        partitions = self._consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        self._consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for m in self._consumer.consume(500, timeout=0.2):
+                if m.error() is None and dict(m.headers() or ()).get("ce_type") == CONFIRMED:
+                    self.seen[(m.key() or b"").decode()] = time.perf_counter()
+
+    def wait(self, order_ids: list[str], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not all(o in self.seen for o in order_ids):
+            if time.monotonic() > deadline:
+                missing = sum(o not in self.seen for o in order_ids)
+                raise RuntimeError(f"{missing} sagas not confirmed in {timeout} s")
+            time.sleep(0.1)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._consumer.close()
+
+
+async def _place(url: str, count: int) -> dict[str, float]:
+    """`count` POST /orders from CLIENTS clients; when each order's request started."""
+    started: dict[str, float] = {}
+    remaining = iter(range(count))
+
+    async def client(http: aiohttp.ClientSession) -> None:
+        for _ in remaining:
+            began = time.perf_counter()
+            async with http.post(f"{url}/orders", json=BODY) as response:
+                body = await response.json()
+                assert response.status == 201, body
+            started[body["order_id"]] = began
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CLIENTS)) as http:
+        await asyncio.gather(*(client(http) for _ in range(CLIENTS)))
+    return started
+
+
+async def _ready(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            try:
+                restock = {"quantity": SAGAS * 2 + 100}
+                async with http.post(f"{url}/inventory/{SKU}/restock", json=restock) as response:
+                    if response.status < 300:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.5)
+    raise RuntimeError("the API never answered")
+
+
+def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "skald", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def run(settings: Settings) -> list[Result]:
+    """Sagas completed per second and their completion time, one worker, 16 clients."""
+    namespaced = settings.model_copy(update={"namespace": f"bench{uuid.uuid4().hex[:6]}"})
+    services = Services(namespaced, CONTEXTS)
+    apply_topic_specs(services)
+    create_read_models(services)
+    port = 18000 + os.getpid() % 1000 + 1
+    env = {
+        **os.environ,
+        "SKALD_KAFKA_BOOTSTRAP": namespaced.kafka_bootstrap,
+        "SKALD_NAMESPACE": namespaced.namespace,
+        "SKALD_API_PORT": str(port),
+        "SKALD_LOG_LEVEL": "WARNING",
+    }
+    processes = [_spawn(["api"], env), _spawn(["process"], env), _spawn(["worker"], env)]
+    url = f"http://127.0.0.1:{port}"
+    confirmations = Confirmations(namespaced)
+    try:
+        asyncio.run(_ready(url))
+        warm = asyncio.run(_place(url, 20))  # and the worker has its partitions
+        confirmations.wait(list(warm), timeout=120)
+        began = time.perf_counter()
+        started = asyncio.run(_place(url, SAGAS))
+        confirmations.wait(list(started), timeout=300)
+        elapsed = max(confirmations.seen[o] for o in started) - began
+    finally:
+        confirmations.close()
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()  # a worker still draining after 30 s: the numbers are in
+                process.wait(10)
+        services.close()
+    times = [confirmations.seen[o] - s for o, s in started.items()]
+    p50, p99 = (statistics.quantiles(times, n=100)[i] * 1000 for i in (49, 98))
+    name = f"saga POST /orders -> OrderConfirmed, {SAGAS} orders, {CLIENTS} clients"
+    return [
+        Result(f"{name}: throughput", SAGAS / elapsed, "sagas/s"),
+        Result(f"{name}: p50 completion", p50, "ms"),
+        Result(f"{name}: p99 completion", p99, "ms"),
+    ]
