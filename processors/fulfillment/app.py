@@ -7,6 +7,7 @@ from pathlib import Path
 import faust
 
 from processors.faust_kafka import use_read_committed
+from processors.faust_security import broker_credentials
 from skald.settings import Settings
 
 
@@ -22,6 +23,7 @@ def build_app(settings: Settings, datadir: Path) -> faust.App:
     return faust.App(
         app_id(settings),
         broker=brokers,
+        broker_credentials=broker_credentials(settings),  # PLAINTEXT, TLS or MSK IAM
         store="memory://",  # restored from the changelog on start: no local state to lose
         datadir=str(datadir),
         autodiscover=False,
