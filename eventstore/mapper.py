@@ -8,12 +8,14 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from enum import Enum
+from functools import cache
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+Converter = Callable[[Any], Any]
 
 
 class UnknownEventType(Exception):
@@ -90,23 +92,47 @@ def to_plain(value: Any) -> Any:
 
 def from_plain(annotation: Any, value: Any) -> Any:
     """Rebuild a value of type `annotation` (dataclasses, tuples, enums, times) from plain data."""
+    return converter(annotation)(value)
+
+
+@cache
+def converter(annotation: Any) -> Converter:
+    """A function that rebuilds a value of `annotation` from plain data, compiled once per
+    type: resolving type hints per record would cost ~0.4 ms on a projector's hot path."""
     origin = typing.get_origin(annotation)
     if dataclasses.is_dataclass(annotation) and isinstance(annotation, type):
-        hints = typing.get_type_hints(annotation)
-        fields = {f.name for f in dataclasses.fields(annotation)}
-        return annotation(**{k: from_plain(hints[k], v) for k, v in value.items() if k in fields})
+        return _dataclass_converter(annotation)
     if origin in (list, tuple):
-        (item_type, *_rest) = typing.get_args(annotation)
-        items = [from_plain(item_type, item) for item in value]
-        return tuple(items) if origin is tuple else items
-    if origin in (typing.Union, types.UnionType) and value is not None:
+        item = converter(typing.get_args(annotation)[0])
+        if origin is tuple:
+            return lambda value: tuple(item(v) for v in value)
+        return lambda value: [item(v) for v in value]
+    if origin in (typing.Union, types.UnionType):
         (first, *_rest) = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return from_plain(first, value)
-    if origin in (dict, Mapping) and isinstance(value, dict):
-        _key_type, value_type = typing.get_args(annotation)
-        return {key: from_plain(value_type, item) for key, item in value.items()}
-    if annotation is datetime and isinstance(value, str):
-        return datetime.fromisoformat(value)  # JSON carries times as ISO-8601 text
-    if isinstance(annotation, type) and issubclass(annotation, Enum) and isinstance(value, str):
-        return annotation(value)
+        inner = converter(first)
+        return lambda value: None if value is None else inner(value)
+    if origin in (dict, Mapping):
+        item = converter(typing.get_args(annotation)[1])
+        return lambda value: {k: item(v) for k, v in value.items()}
+    if annotation is datetime:
+        return lambda value: datetime.fromisoformat(value) if isinstance(value, str) else value
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return annotation
+    return _identity
+
+
+def _identity(value: Any) -> Any:
     return value
+
+
+def _dataclass_converter(cls: type) -> Converter:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: converter(hints[f.name]) for f in dataclasses.fields(cls)}
+    plain = {name for name, convert in fields.items() if convert is _identity}
+
+    def convert(record: dict[str, Any]) -> Any:
+        return cls(
+            **{k: (v if k in plain else fields[k](v)) for k, v in record.items() if k in fields}
+        )
+
+    return convert

@@ -10,7 +10,7 @@ from contexts.sales.order.events import OrderConfirmed, OrderItem, OrderPlaced, 
 from contexts.sales.read_models import order_state
 from contexts.sales.read_models.orders import summary_contribution
 from eventstore.envelope import Envelope
-from projections.decoding import converter
+from eventstore.mapper import converter
 from projections.positions import BadStartPosition, _explicit
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
