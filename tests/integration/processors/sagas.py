@@ -47,7 +47,8 @@ def wait_final(services: Services, order_ids: list[str], timeout: float = 90) ->
         done = {o: states[o] for o in order_ids if _settled(states.get(o))}
         if len(done) == len(order_ids):
             return done
-        assert time.monotonic() < deadline, f"{len(order_ids) - len(done)} sagas not final"
+        stuck = {o: states.get(o) for o in order_ids if o not in done}
+        assert time.monotonic() < deadline, f"{len(stuck)} sagas not final: {stuck}"
         time.sleep(1)
 
 

@@ -36,7 +36,7 @@ def test_kill_9_in_the_middle_of_200_sagas(
     start_worker(spawn, "worker-2", CROWD_ARGS)
 
     order_ids = crowd.join()
-    states = wait_final(services, order_ids, timeout=75)
+    states = wait_final(services, order_ids, timeout=120)
     assert_sound(services, crowd, states, restocked)
 
 
@@ -53,5 +53,5 @@ def test_two_workers_with_a_rebalance_during_the_run(
     start_worker(spawn, "worker-3", CROWD_ARGS)  # and a member joins: another rebalance
 
     order_ids = crowd.join()
-    states = wait_final(services, order_ids, timeout=75)
+    states = wait_final(services, order_ids, timeout=120)
     assert_sound(services, crowd, states, restocked)
