@@ -66,6 +66,7 @@ class SchemaRepository:
     def __init__(self, schemas: list[EventSchema]) -> None:
         self._by_type: dict[str, dict[int, EventSchema]] = {}
         self._by_fingerprint: dict[bytes, EventSchema] = {}
+        self._latest: dict[str, EventSchema] = {}  # asked once per event read or written
         for schema in sorted(schemas, key=lambda s: (s.event_type, s.version)):
             versions = self._by_type.setdefault(schema.event_type, {})
             if schema.version in versions:
@@ -74,6 +75,7 @@ class SchemaRepository:
                     f"{versions[schema.version].path} and {schema.path}"
                 )
             versions[schema.version] = schema
+            self._latest[schema.event_type] = schema  # sorted: the last one is the newest
             # Identical versions share a fingerprint; the oldest one names it.
             self._by_fingerprint.setdefault(schema.fingerprint, schema)
 
@@ -86,10 +88,10 @@ class SchemaRepository:
 
     def latest(self, event_type: str) -> EventSchema:
         """The newest version of an event type's schema: what writers use."""
-        versions = self._by_type.get(event_type)
-        if not versions:
-            raise SchemaError(f"no schema for event type {event_type!r}")
-        return versions[max(versions)]
+        try:
+            return self._latest[event_type]
+        except KeyError:
+            raise SchemaError(f"no schema for event type {event_type!r}") from None
 
     def versions(self, event_type: str) -> list[EventSchema]:
         """Every version of an event type's schema, oldest first."""

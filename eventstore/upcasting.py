@@ -51,6 +51,7 @@ class Upcasters:
             if key in self._by_key:
                 raise ValueError(f"two upcasters for {key[0]} v{key[1]}")
             self._by_key[key] = upcaster
+        self._boundaries: dict[tuple[str, int, int], list[int]] = {}
 
     @classmethod
     def discover(cls, event_classes: Iterable[type]) -> Upcasters:
@@ -72,7 +73,12 @@ class Upcasters:
 
     def boundaries(self, event_type: str, start: int, stop: int) -> list[int]:
         """The versions in [start, stop) that leave through an upcaster, in order."""
-        return sorted(v for t, v in self._by_key if t == event_type and start <= v < stop)
+        span = (event_type, start, stop)
+        if span not in self._boundaries:  # asked for every event read: computed once per span
+            self._boundaries[span] = sorted(
+                v for t, v in self._by_key if t == event_type and start <= v < stop
+            )
+        return self._boundaries[span]
 
     def upcast(self, event_type: str, from_version: int, record: Record) -> Record:
         """Apply the one upcaster registered for this step."""

@@ -11,6 +11,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import suppress
+from dataclasses import dataclass, field
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 
@@ -46,23 +49,33 @@ class Projector:
         self._linger = linger
         self._stopping = threading.Event()
         self._applier = BatchApplier(sink, dead_letters, self._stopping)
+        self._stage = ApplyStage()  # replaced by each run
         self._name = sink.projection_name
         self.applied = 0  # events applied by this instance, for progress reports
 
     def run(self, until: Callable[[], bool] | None = None) -> None:
-        """Consume until `stop()` (or `until()` is true between batches); leave the group."""
+        """Consume until `stop()` (or `until()` is true between batches); leave the group.
+
+        Two stages: this thread consumes and decodes the next batch while the apply stage
+        writes the previous one (the sink's round trip releases the GIL), at most one batch
+        ahead. Rebalance callbacks drain the stage first, so no batch of a partition is in
+        flight when it moves.
+        """
+        self._stage = ApplyStage()
         self._consumer.subscribe(self._topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
         log.info("projection %s consuming %s", self._name, self._topics)
         try:
             while not self._stopping.is_set() and not (until and until()):
                 messages = self._consumer.consume(self._batch_size, timeout=self._linger)
                 if messages:
-                    self._process(messages)
+                    self._submit(self._decode(messages))
+            self._finish()
         except Stopped:
             log.info(
                 "projection %s stopped while retrying; the batch will be redelivered", self._name
             )
         finally:
+            self._stage.close()
             self._consumer.close()
 
     def stop(self) -> None:
@@ -70,6 +83,7 @@ class Projector:
         self._stopping.set()
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._stage.drain()  # stored offsets are read after the last batch committed
         self._position(partitions)
         log.info(
             "projection %s assigned %s",
@@ -80,6 +94,7 @@ class Projector:
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Between batches (callbacks run inside consume), so nothing is half applied.
+        self._stage.drain()  # the batch in flight commits before its partitions move
         log.info("projection %s revoked %d partitions", self._name, len(partitions))
         consumer.incremental_unassign(partitions)
         for tp in partitions:
@@ -98,11 +113,9 @@ class Projector:
             self._consumer.seek(tp)
         log.info("projection %s now writes generation %d", self._name, self._sink.generation())
 
-    def _process(self, messages: list[Message]) -> None:
-        started = time.monotonic()
-        batch: list[ProjectedEvent] = []
-        next_offsets: dict[PartitionKey, int] = {}
-        undecodable: list[Position] = []
+    def _decode(self, messages: list[Message]) -> DecodedBatch:
+        """The batch's events, its next offsets, and the undecodable positions (dead-lettered)."""
+        decoded = DecodedBatch(time.monotonic())
         for message in messages:
             error = message.error()
             if error is not None:
@@ -111,11 +124,11 @@ class Projector:
                 continue
             topic, partition, offset = message.topic(), message.partition(), message.offset()
             assert topic is not None and partition is not None and offset is not None
-            next_offsets[(topic, partition)] = offset + 1
+            decoded.next_offsets[(topic, partition)] = offset + 1
             if not self._decoder.handles(message):
                 continue  # routed on the header: events we don't project stay undecoded
             try:
-                batch.append(self._decoder.decode(message))
+                decoded.events.append(self._decoder.decode(message))
             except UndecodableEvent as failure:
                 position = Position(topic, partition, offset)
                 log.error(
@@ -124,16 +137,30 @@ class Projector:
                 raw = self._decoder.raw(message)
                 self._dead_letters.send(raw, position, "decode", str(failure))
                 metrics.DEAD_LETTERS.labels(self._name).inc()
-                undecodable.append(position)
+                decoded.undecodable.append(position)
+        return decoded
+
+    def _submit(self, decoded: DecodedBatch) -> None:
         try:
-            self._applier.apply(batch, next_offsets, tuple(undecodable))
+            self._stage.submit(self._apply, decoded)
         except GenerationMoved:
-            self._reposition()  # the batch is dropped: it is re-read from the new checkpoints
+            # The previous batch found a new generation: it and this one were read from the
+            # old checkpoints. Both are dropped and re-read from the new ones.
+            self._reposition()
             return
-        self.applied += len(batch)
-        metrics.EVENTS_APPLIED.labels(self._name).inc(len(batch))
-        metrics.BATCH_SECONDS.labels(self._name).observe(time.monotonic() - started)
-        self._report_lag(next_offsets)
+        self._report_lag(decoded.next_offsets)
+
+    def _finish(self) -> None:
+        # Leaving anyway: a batch that met a new generation is re-read from its checkpoints.
+        with suppress(GenerationMoved):
+            self._stage.result()
+
+    def _apply(self, decoded: DecodedBatch) -> None:
+        """The apply stage: one batch, then the counters."""
+        self._applier.apply(decoded.events, decoded.next_offsets, tuple(decoded.undecodable))
+        self.applied += len(decoded.events)
+        metrics.EVENTS_APPLIED.labels(self._name).inc(len(decoded.events))
+        metrics.BATCH_SECONDS.labels(self._name).observe(time.monotonic() - decoded.started)
 
     def _report_lag(self, next_offsets: dict[PartitionKey, int]) -> None:
         for (topic, partition), offset in next_offsets.items():
@@ -142,3 +169,42 @@ class Projector:
             )
             if high >= 0:
                 metrics.LAG.labels(self._name, topic, str(partition)).set(max(high - offset, 0))
+
+
+@dataclass(slots=True)
+class DecodedBatch:
+    """A consumed batch, decoded, on its way to the sink."""
+
+    started: float
+    events: list[ProjectedEvent] = field(default_factory=list)
+    next_offsets: dict[PartitionKey, int] = field(default_factory=dict)
+    undecodable: list[Position] = field(default_factory=list)
+
+
+class ApplyStage:
+    """A single worker thread with at most one batch in flight; its failure re-raises in the
+    caller at the next `submit` or `result`, so batches commit in order or not at all."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="projection-apply")
+        self._pending: Future[None] | None = None
+
+    def submit(self, apply: Callable[[DecodedBatch], None], batch: DecodedBatch) -> None:
+        """Wait for the batch in flight (raising its failure), then start this one."""
+        self.result()
+        self._pending = self._pool.submit(apply, batch)
+
+    def result(self) -> None:
+        """Wait for the batch in flight; raise what it raised."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def drain(self) -> None:
+        """Wait for the batch in flight without raising: its failure surfaces later."""
+        if self._pending is not None:
+            wait([self._pending])
+
+    def close(self) -> None:
+        self.drain()
+        self._pool.shutdown(wait=True)
