@@ -68,7 +68,9 @@ def command_consumer_config(settings: Settings, group: str) -> dict[str, Any]:
         "partition.assignment.strategy": "cooperative-sticky",  # keep restored state on rebalance
         "session.timeout.ms": 10000,  # a dead or stopped writer loses its partitions in ~10 s
         "heartbeat.interval.ms": 2000,
-        "fetch.wait.max.ms": 5,  # commands are latency-sensitive: don't wait for big fetches
+        # A parked read_committed fetch is not woken by a commit marker: it waits this out.
+        # Measured with 16 clients: 100 ms here made the command path's p50 ~100 ms.
+        "fetch.wait.max.ms": 5,
     }
 
 
@@ -80,5 +82,5 @@ def reader_config(settings: Settings) -> dict[str, Any]:
         "enable.auto.commit": False,
         "isolation.level": "read_committed",  # only what committed transactions wrote
         "enable.partition.eof": True,  # tells a restore it reached the end
-        "fetch.wait.max.ms": 5,
+        "fetch.wait.max.ms": 5,  # replies are read_committed too: see command_consumer_config
     }
