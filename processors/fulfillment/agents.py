@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import faust
 
 from contexts.sales.fulfillment.messages import SagaMessage, Tick
-from contexts.sales.fulfillment.saga import Phase, Saga, is_live, react
+from contexts.sales.fulfillment.saga import Phase, Saga, Send, is_live, react
 from processors.fulfillment import records
 from processors.fulfillment.topics import INBOX, REPLIES, TABLE
 from producers.messages import COMMAND_TYPE
@@ -23,10 +24,13 @@ _RAW_CODECS: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw
 
 @dataclass(frozen=True, slots=True)
 class Timing:
-    """How long a step may take before compensation, and how often the watchdog re-drives."""
+    """How long a step may take before compensation, how often the watchdog re-drives, and
+    how the saga agent batches its input (one producer flush per batch)."""
 
     step_seconds: float = 30.0
     redrive_seconds: float = 5.0
+    batch_size: int = 500  # messages a saga batch takes at most ...
+    batch_seconds: float = 0.005  # ... or what arrived within this long
 
 
 def wire(app: faust.App, services: Services, timing: Timing) -> None:
@@ -59,7 +63,8 @@ def wire(app: faust.App, services: Services, timing: Timing) -> None:
                 return records.from_inbox(value)
         return None
 
-    async def handle(message: SagaMessage) -> None:
+    def advance(message: SagaMessage) -> list[Send]:
+        """Move one saga by one message (its table entry updated); the commands to send."""
         key = message.order_id.encode()
         before = records.load(sagas.get(key))
         after, sends = react(before, message, datetime.now(UTC), timing.step_seconds)
@@ -67,18 +72,30 @@ def wire(app: faust.App, services: Services, timing: Timing) -> None:
             sagas[key] = records.dump(after)
             if after.phase != (before.phase if before else None):
                 log.info("saga %s: %s %s", after.order_id, after.phase, after.reason)
-        if sends:
-            await app.producer.flush()  # the state is durable before its commands leave
-        for send in sends:
-            out = records.command_record(send, message.order_id, routes, reply_to)
+        return sends
+
+    async def handle(stream: faust.Stream[bytes], events: Sequence[faust.EventT]) -> None:
+        """A batch of events in stream order: every saga moved, then one flush makes the new
+        states durable, then their commands leave (one flush per batch, not per message)."""
+        outbox: list[tuple[str, Send]] = []
+        for event in events:
+            message = parse(event)
+            if message is not None:
+                stream._set_current_event(event)  # table writes go to the event's partition
+                outbox += [(message.order_id, send) for send in advance(message)]
+        stream._set_current_event(None)
+        if not outbox:
+            return
+        await app.producer.flush()  # the states are durable before their commands leave
+        for order_id, send in outbox:
+            out = records.command_record(send, order_id, routes, reply_to)
             await outgoing[out.topic].send(key=out.key, value=out.value, headers=out.headers)
 
     @app.agent(inputs, name="run_sagas")
     async def run_sagas(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            message = parse(event)
-            if message is not None:
-                await handle(message)
+        assert isinstance(stream, faust.Stream)  # StreamT does not declare take_events
+        async for events in stream.take_events(timing.batch_size, within=timing.batch_seconds):
+            await handle(stream, events)
 
     @app.agent(replies, name="route_replies")
     async def route_replies(stream: faust.StreamT[bytes]) -> None:
