@@ -71,7 +71,9 @@ class Settings(BaseSettings):
         5.0, gt=0, description="How long a query waits for its X-Skald-Position before a 504"
     )
     metrics_port: int = Field(
-        0, ge=0, description="Port for Prometheus metrics of `skald project` (0: not served)"
+        0,
+        ge=0,
+        description="Prometheus metrics port of `skald project`, `process`, `worker` (0: off)",
     )
     log_level: str = Field("INFO", description="Python log level")
 

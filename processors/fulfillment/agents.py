@@ -12,7 +12,7 @@ import faust
 
 from contexts.sales.fulfillment.messages import SagaMessage, Tick
 from contexts.sales.fulfillment.saga import Phase, Saga, Send, is_live, react
-from processors.fulfillment import records
+from processors.fulfillment import metrics, records
 from processors.fulfillment.topics import INBOX, REPLIES, TABLE
 from producers.messages import COMMAND_TYPE
 from skald.services import Services
@@ -72,11 +72,13 @@ def wire(app: faust.App, services: Services, timing: Timing) -> None:
             sagas[key] = records.dump(after)
             if after.phase != (before.phase if before else None):
                 log.info("saga %s: %s %s", after.order_id, after.phase, after.reason)
+                metrics.TRANSITIONS.labels(after.phase.value).inc()
         return sends
 
     async def handle(stream: faust.Stream[bytes], events: Sequence[faust.EventT]) -> None:
         """A batch of events in stream order: every saga moved, then one flush makes the new
         states durable, then their commands leave (one flush per batch, not per message)."""
+        metrics.BATCH_MESSAGES.observe(len(events))
         outbox: list[tuple[str, Send]] = []
         for event in events:
             message = parse(event)

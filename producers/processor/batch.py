@@ -14,6 +14,7 @@ from eventstore.aggregate import AggregateType
 from eventstore.envelope import header_value
 from eventstore.outgoing import EventRecordFactory, Stream
 from producers.messages import CORRELATION_ID, REPLY_TO, CommandMessage, Reply
+from producers.processor import metrics
 from producers.processor.decisions import Decision, complete, decide
 from producers.processor.records import AggregateRecord
 from producers.processor.snapshots import SnapshotCodec
@@ -59,6 +60,7 @@ def process_batch(
     writer.begin()
     try:
         handled, refusals = _decide_all(context, owned, batch, working, writer)
+        statuses: list[int] = []
         positions = writer.flush()
         flushed = time.perf_counter()
         for item in handled:
@@ -66,8 +68,10 @@ def process_batch(
             token = positions[ticket].token() if ticket is not None else None
             reply = complete(item.record, item.message, item.decision, token)
             _send_reply(writer, item.message.reply_to, item.message.correlation_id, reply)
+            statuses.append(reply.status)
         for reply_to, correlation_id, reply in refusals:
             _send_reply(writer, reply_to, correlation_id, reply)
+            statuses.append(reply.status)
         snapshots = SnapshotCodec(context.aggregate)
         changed = {i.message.aggregate_id for i in handled if not i.decision.replayed}
         for aggregate_id in changed:
@@ -84,11 +88,14 @@ def process_batch(
         )
         writer.commit([next_offset], consumer.consumer_group_metadata())
     except WriterFenced:
+        metrics.TRANSACTIONS.labels(context.aggregate.name, "fenced").inc()
         raise
     except Exception:
+        metrics.TRANSACTIONS.labels(context.aggregate.name, "aborted").inc()
         writer.abort()
         raise
     owned.records.update(working)
+    _count(context.aggregate.name, statuses, handled, time.perf_counter() - started)
     log.debug(
         "%s[%d]: %d commands in %.1f ms (flush %.1f ms, commit %.1f ms)",
         context.aggregate.name,
@@ -98,6 +105,17 @@ def process_batch(
         (flushed - started) * 1000,
         (time.perf_counter() - flushed) * 1000,
     )
+
+
+def _count(aggregate: str, statuses: list[int], handled: list[_Handled], seconds: float) -> None:
+    """A committed batch in the metrics."""
+    metrics.TRANSACTIONS.labels(aggregate, "committed").inc()
+    metrics.BATCH_SECONDS.labels(aggregate).observe(seconds)
+    for status in statuses:
+        metrics.COMMANDS.labels(aggregate, str(status)).inc()
+    appended = sum(len(item.decision.events) for item in handled if not item.decision.replayed)
+    if appended:
+        metrics.EVENTS.labels(aggregate).inc(appended)
 
 
 def _decide_all(

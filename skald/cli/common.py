@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import NoReturn
 
+import prometheus_client
 import typer
 from rich.console import Console
 
@@ -26,3 +27,9 @@ def fail(message: str) -> NoReturn:
     """Print a one-line error and exit 1: no traceback for expected failures."""
     console.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code=1)
+
+
+def serve_metrics(settings: Settings) -> None:
+    """Serve this process's Prometheus metrics on SKALD_METRICS_PORT, when one is set."""
+    if settings.metrics_port:
+        prometheus_client.start_http_server(settings.metrics_port)

@@ -7,14 +7,13 @@ import sys
 import threading
 from typing import Annotated
 
-import prometheus_client
 import typer
 import uvicorn
 from confluent_kafka import KafkaException
 from opensearchpy.exceptions import OpenSearchException
 from sqlalchemy.exc import SQLAlchemyError
 
-from skald.cli.common import build_services, console, fail
+from skald.cli.common import build_services, console, fail, serve_metrics
 from skald.provision import apply_topic_specs, create_read_models
 from skald.supervisor import Child, supervise
 
@@ -76,8 +75,7 @@ def project(
     if unknown:
         fail(f"unknown projection(s) {', '.join(unknown)}; known: {', '.join(known)}")
     projectors = [services.projector(name) for name in names or known]
-    if services.settings.metrics_port:
-        prometheus_client.start_http_server(services.settings.metrics_port)
+    serve_metrics(services.settings)
     threads = [
         threading.Thread(target=p.run, name=f"projector-{i}") for i, p in enumerate(projectors)
     ]
@@ -108,6 +106,7 @@ def process(
     if unknown:
         fail(f"unknown aggregate type(s) {', '.join(unknown)}; known: {', '.join(known)}")
     processor = services.command_processor(aggregates)
+    serve_metrics(services.settings)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: processor.stop())
     processor.run()

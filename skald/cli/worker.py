@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from skald.cli.common import build_services
+from skald.cli.common import build_services, serve_metrics
 
 app = typer.Typer()
 
@@ -39,5 +39,6 @@ def worker(
     stats.wire(faust_app, services)
     saga_view.start(services)  # GET /sagas/{order_id} reads what it writes
     stats_view.start(services)  # GET /stats/... read what it writes
+    serve_metrics(services.settings)
     level = services.settings.log_level.lower()
     faust.Worker(faust_app, loglevel=level, quiet=True).execute_from_commandline()
