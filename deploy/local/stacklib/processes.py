@@ -1,0 +1,148 @@
+"""Service processes: recorded pids, starting detached children, stopping them, the stack lock."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import pwd
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .layout import Layout
+from .output import StackError, say, tail
+
+# Marker in /proc/<pid>/cmdline that proves a recorded pid is still our service.
+CMDLINE_MARKER = {
+    "kafka": "kafka.Kafka",
+    "postgres": "postgres",
+    # bin/opensearch (bash) exec()s java with org.opensearch.bootstrap.OpenSearch
+    "opensearch": "opensearch",
+}
+STOP_TIMEOUT = 30.0
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a pid exists and is not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def pid_is(pid: int, svc: str) -> bool:
+    """Whether a live pid still runs the given service (guards against pid reuse)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return False
+    return pid_alive(pid) and CMDLINE_MARKER[svc] in cmdline
+
+
+def read_pid(lay: Layout, svc: str) -> int | None:
+    """Return the recorded pid of a service if it is still running that service."""
+    try:
+        pid = int(lay.pidfile(svc).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if pid_is(pid, svc) else None
+
+
+def drop_privileges(user: str | None) -> dict[str, Any]:
+    """Popen kwargs that run a child as `user` (nothing when None)."""
+    if user is None:
+        return {}
+    pw = pwd.getpwnam(user)
+    return {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
+
+
+def child_env(user: str | None, **extra: str) -> dict[str, str]:
+    """Environment for a service child process."""
+    env = {k: v for k, v in os.environ.items() if k not in ("JAVA_TOOL_OPTIONS", "JAVA_OPTS")}
+    if user is not None:
+        pw = pwd.getpwnam(user)
+        env.update(USER=user, LOGNAME=user, HOME=pw.pw_dir)
+    env.update(extra)
+    return env
+
+
+def spawn(
+    lay: Layout, svc: str, argv: list[str], cwd: Path, env: dict[str, str], user: str | None
+) -> subprocess.Popen[bytes]:
+    """Start a detached service process, log to logs/<svc>.log, record its pid."""
+    lay.logs.mkdir(parents=True, exist_ok=True)
+    lay.run.mkdir(parents=True, exist_ok=True)
+    with lay.log(svc).open("ab") as log:
+        log.write(f"\n===== stack.py starting {svc} at {time.ctime()} =====\n".encode())
+        log.flush()
+        proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            **drop_privileges(user),
+        )
+    lay.pidfile(svc).write_text(f"{proc.pid}\n")
+    say(svc, f"started pid {proc.pid} (log {lay.log(svc)})")
+    return proc
+
+
+def run_checked(argv: list[str], what: str, log: Path | None = None, **kw: Any) -> None:
+    """Run a helper command; raise StackError with its output when it fails."""
+    if log is not None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("ab") as fh:
+            res = subprocess.run(argv, stdout=fh, stderr=subprocess.STDOUT, check=False, **kw)
+        if res.returncode != 0:
+            raise StackError(f"{what} failed (exit {res.returncode}); last lines:\n{tail(log)}")
+        return
+    res = subprocess.run(argv, capture_output=True, text=True, check=False, **kw)
+    if res.returncode != 0:
+        output = (res.stdout + res.stderr).strip()[-4000:]
+        raise StackError(f"{what} failed (exit {res.returncode}): {' '.join(argv)}\n{output}")
+
+
+def terminate(pid: int, timeout: float = STOP_TIMEOUT) -> bool:
+    """SIGTERM a process (group), wait up to timeout, then SIGKILL; True if it had to kill."""
+    try:
+        group = os.getpgid(pid) == pid
+    except ProcessLookupError:
+        return False
+
+    def send(sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            if group:
+                os.killpg(pid, sig)
+            else:
+                os.kill(pid, sig)
+
+    send(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            return False
+        time.sleep(0.2)
+    send(signal.SIGKILL)
+    while pid_alive(pid):
+        time.sleep(0.1)
+    return True
+
+
+@contextlib.contextmanager
+def stack_lock(lay: Layout) -> Iterator[None]:
+    """Serialise concurrent stack.py runs on the same stack dir."""
+    lay.stack.mkdir(parents=True, exist_ok=True)
+    ignore = lay.stack / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# generated by deploy/local/stack.py: local service state\n*\n")
+    with (lay.stack / "stack.lock").open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
