@@ -11,13 +11,19 @@ import logging
 import threading
 from collections.abc import Callable
 
-from confluent_kafka import Consumer, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from eventstore.kafka_config import consumer_config
 from skald.settings import Settings
 
 log = logging.getLogger("skald.state_follower")
 Apply = Callable[[list[Message]], None]
+_REBALANCED = {
+    KafkaError.ILLEGAL_GENERATION,
+    KafkaError.REBALANCE_IN_PROGRESS,
+    KafkaError.UNKNOWN_MEMBER_ID,
+    KafkaError._ASSIGNMENT_LOST,
+}
 
 
 def follow(
@@ -36,11 +42,17 @@ def follow(
                 if batch:
                     apply(batch)
                     consumer.commit(offsets=_next_offsets(batch), asynchronous=False)
-        except Exception:
-            log.warning("%s: resuming from the last commit", group, exc_info=True)
+        except Exception as error:
+            routine = _rebalanced(error)  # a routine refusal needs no traceback in the log
+            log.warning("%s: resuming from the last commit: %s", group, error, exc_info=not routine)
             stop.wait(1)
         finally:
             consumer.close()
+
+
+def _rebalanced(error: Exception) -> bool:
+    """Whether a commit was refused because a rebalance moved the batch's partitions."""
+    return isinstance(error, KafkaException) and error.args[0].code() in _REBALANCED
 
 
 def _next_offsets(batch: list[Message]) -> list[TopicPartition]:
