@@ -29,9 +29,9 @@ def build_app(settings: Settings, datadir: Path) -> faust.App:
         autodiscover=False,
         web_enabled=False,  # several workers per machine: no port to clash
         processing_guarantee="at_least_once",  # exactly_once: see processors/README.md
-        # Every handler is idempotent, so a rebalance or stop need not wait for in-flight events
-        # (they are redelivered): waiting hung for ~30 s when a buffered event was never acked.
-        stream_wait_empty=False,
+        # stream_wait_empty stays True: on stop, Faust must let in-flight batches finish before
+        # its last offset commit. False lost a saga in CI: agents were cancelled mid-batch, the
+        # stream acked their events anyway, and the commit passed a state never made durable.
         topic_partitions=settings.topic_partitions,  # tables co-partitioned with the events
         topic_replication_factor=settings.topic_replication,
         table_standby_replicas=0,  # a table's items() are then this worker's sagas only
