@@ -1,4 +1,5 @@
-"""HTTP routes over the stream aggregates: hourly sales per SKU, top products of the last 24 h."""
+"""HTTP routes over the stream aggregates: hourly sales per SKU, top products of the last 24 h,
+current stock per SKU."""
 
 from __future__ import annotations
 
@@ -21,6 +22,13 @@ class HourlySalesOut(BaseModel):
     orders: int
 
 
+class StockOut(BaseModel):
+    sku: str
+    on_hand: int
+    reserved: int
+    available: int
+
+
 class TopProductOut(BaseModel):
     sku: str
     revenue_cents: int
@@ -28,7 +36,8 @@ class TopProductOut(BaseModel):
 
 
 def stats_routes(services: Services) -> APIRouter:
-    """`GET /stats/sales` and `GET /stats/top-products` (eventually consistent)."""
+    """`GET /stats/sales`, `/stats/top-products` and `/stats/stock/{sku}` (eventually
+    consistent: they trail the worker's tables by a follower batch)."""
     router = APIRouter(tags=["stats"])
     created: list[bool] = []
 
@@ -67,5 +76,20 @@ def stats_routes(services: Services) -> APIRouter:
             return [TopProductOut.model_validate(r) for r in rows]
 
         return await run_in_threadpool(read)
+
+    @router.get(
+        "/stats/stock/{sku}",
+        response_model=StockOut,
+        responses={404: {"description": "No stock event for this SKU yet"}},
+    )
+    async def current_stock(sku: str) -> StockOut:
+        def read() -> dict[str, object] | None:
+            ready()
+            return view.stock(services.engine, sku)
+
+        found = await run_in_threadpool(read)
+        if found is None:
+            raise HTTPException(404, f"no stock recorded for SKU {sku!r}")
+        return StockOut.model_validate(found)
 
     return router

@@ -97,6 +97,14 @@ def top_products(engine: Engine, since: datetime, limit: int) -> list[dict[str, 
         return [dict(row) for row in conn.execute(query).mappings()]
 
 
+def stock(engine: Engine, sku: str) -> dict[str, Any] | None:
+    """One SKU's current stock as the stream aggregate published it, or None."""
+    with engine.connect() as conn:
+        row = conn.execute(select(stock_current).where(stock_current.c.sku == sku)).mappings()
+        found = row.first()
+    return None if found is None else dict(found)
+
+
 def follow(services: Services, stop: threading.Event) -> None:
     """Feed the tables from the state topics until `stop` is set (one group for all workers)."""
     settings = services.settings

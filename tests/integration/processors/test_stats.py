@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
 
 from contexts.inventory.stock import decider
-from processors.stats import view
 from processors.stats.aggregates import hour_of
 from skald.services import Services
 from tests.integration.commands.harness import ProcessFactory, SkaldProcess, read_events
@@ -95,13 +94,23 @@ def test_hourly_revenue_equals_a_fold_of_the_order_events(
         folded[sku] = decider.evolve(
             folded[sku], services.mapper.from_record(event.event_type, event.body)
         )
-    wanted = {sku: s.available for sku, s in folded.items()}
+    wanted: dict[str, tuple[int, int, int] | None] = {
+        sku: (s.on_hand, sum(s.reservations.values()), s.available) for sku, s in folded.items()
+    }
     deadline = time.monotonic() + 30
-    while (stock := _stock(services)) != wanted:
+    while (stock := _stock(api.url, wanted)) != wanted:
         assert time.monotonic() < deadline, (stock, wanted)
         time.sleep(0.5)
+    assert httpx.get(f"{api.url}/stats/stock/SKU-NONE", timeout=10).status_code == 404
 
 
-def _stock(services: Services) -> dict[str, int]:
-    with services.engine.connect() as conn:
-        return {r.sku: r.available for r in conn.execute(select(view.stock_current))}
+def _stock(api_url: str, skus: Iterable[str]) -> dict[str, tuple[int, int, int] | None]:
+    """`GET /stats/stock/{sku}` for each SKU: (on hand, reserved, available), None if absent."""
+    found: dict[str, tuple[int, int, int] | None] = {}
+    for sku in skus:
+        response = httpx.get(f"{api_url}/stats/stock/{sku}", timeout=10)
+        body = response.json() if response.status_code == 200 else None
+        found[sku] = (
+            None if body is None else (body["on_hand"], body["reserved"], body["available"])
+        )
+    return found
