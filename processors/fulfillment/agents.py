@@ -63,32 +63,36 @@ def wire(app: faust.App, services: Services, timing: Timing) -> None:
                 return records.from_inbox(value)
         return None
 
-    def advance(message: SagaMessage) -> list[Send]:
-        """Move one saga by one message (its table entry updated); the commands to send."""
+    def advance(message: SagaMessage) -> tuple[bool, list[Send]]:
+        """Move one saga by one message: whether its table entry changed, the commands to send."""
         key = message.order_id.encode()
         before = records.load(sagas.get(key))
         after, sends = react(before, message, datetime.now(UTC), timing.step_seconds)
-        if after != (before or Saga(message.order_id)):
-            sagas[key] = records.dump(after)
-            if after.phase != (before.phase if before else None):
-                log.info("saga %s: %s %s", after.order_id, after.phase, after.reason)
-                metrics.TRANSITIONS.labels(after.phase.value).inc()
-        return sends
+        if after == (before or Saga(message.order_id)):
+            return False, sends
+        sagas[key] = records.dump(after)
+        if after.phase != (before.phase if before else None):
+            log.info("saga %s: %s %s", after.order_id, after.phase, after.reason)
+            metrics.TRANSITIONS.labels(after.phase.value).inc()
+        return True, sends
 
     async def handle(stream: faust.Stream[bytes], events: Sequence[faust.EventT]) -> None:
         """A batch of events in stream order: every saga moved, then one flush makes the new
-        states durable, then their commands leave (one flush per batch, not per message)."""
+        states durable, then their commands leave (one flush per batch, not per message).
+        The events are acknowledged when this returns: never before their states are durable."""
         metrics.BATCH_MESSAGES.observe(len(events))
         outbox: list[tuple[str, Send]] = []
+        changed = False
         for event in events:
             message = parse(event)
             if message is not None:
                 stream._set_current_event(event)  # table writes go to the event's partition
-                outbox += [(message.order_id, send) for send in advance(message)]
+                wrote, sends = advance(message)
+                changed |= wrote
+                outbox += [(message.order_id, send) for send in sends]
         stream._set_current_event(None)
-        if not outbox:
-            return
-        await app.producer.flush()  # the states are durable before their commands leave
+        if changed or outbox:
+            await app.producer.flush()  # the states are durable before their commands leave
         for order_id, send in outbox:
             out = records.command_record(send, order_id, routes, reply_to)
             await outgoing[out.topic].send(key=out.key, value=out.value, headers=out.headers)
