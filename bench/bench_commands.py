@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from datetime import UTC, datetime
@@ -15,6 +13,7 @@ from functools import reduce
 import aiohttp
 from confluent_kafka import Consumer, Producer
 
+from bench.processes import spawn_skald
 from bench.result import Result
 from contexts.inventory.aggregates import STOCK
 from contexts.inventory.stock.events import StockRestocked
@@ -35,15 +34,6 @@ ORDER = {
     "customer_id": "bench",
     "items": [{"sku": "SKU-B", "name": "Bench beans", "quantity": 1, "unit_price_cents": 100}],
 }
-
-
-def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "skald", *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 async def _load(url: str, count: int) -> list[float]:
@@ -78,7 +68,7 @@ def _command_path(settings: Settings) -> list[Result]:
         "SKALD_API_PORT": str(port),
         "SKALD_LOG_LEVEL": "WARNING",
     }
-    processes = [_spawn(["api"], env), _spawn(["process"], env)]
+    processes = [spawn_skald(["api"], env), spawn_skald(["process"], env)]
     url = f"http://127.0.0.1:{port}"
     try:
         asyncio.run(_warm_up(url))

@@ -6,7 +6,6 @@ import asyncio
 import os
 import statistics
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -14,6 +13,7 @@ import uuid
 import aiohttp
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
+from bench.processes import spawn_skald
 from bench.result import Result
 from contexts.sales.aggregates import ORDER
 from eventstore import kafka_config
@@ -100,15 +100,6 @@ async def _ready(url: str, timeout: float = 60.0) -> None:
     raise RuntimeError("the API never answered")
 
 
-def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "skald", *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
 def run(settings: Settings) -> list[Result]:
     """Sagas completed per second and their completion time, one worker, 16 clients."""
     namespaced = settings.model_copy(update={"namespace": f"bench{uuid.uuid4().hex[:6]}"})
@@ -123,7 +114,11 @@ def run(settings: Settings) -> list[Result]:
         "SKALD_API_PORT": str(port),
         "SKALD_LOG_LEVEL": "WARNING",
     }
-    processes = [_spawn(["api"], env), _spawn(["process"], env), _spawn(["worker"], env)]
+    processes = [
+        spawn_skald(["api"], env),
+        spawn_skald(["process"], env),
+        spawn_skald(["worker"], env),
+    ]
     url = f"http://127.0.0.1:{port}"
     confirmations = Confirmations(namespaced)
     try:

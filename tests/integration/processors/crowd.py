@@ -12,7 +12,7 @@ from typing import Any
 from contexts.inventory.stock import decider
 from skald.services import Services
 from tests.integration.commands.harness import read_events
-from tests.integration.processors.sagas import phase_history, place, restock
+from tests.integration.processors.sagas import events_by_type, phase_history, place, restock
 
 SKUS = ("SKU-C1", "SKU-C2", "SKU-C3", "SKU-C4")
 STOCK = 70  # per SKU: fewer units than 200 orders ask for, so some run out of stock
@@ -71,8 +71,8 @@ def assert_sound(
     order; confirmed orders hold their stock and payment, cancelled ones hold nothing; every
     SKU's level is its restocks minus the live reservations."""
     history = phase_history(services)
-    orders = _by_order(services, "sales.order.events")
-    payments = _by_order(services, "payments.payment.events")
+    orders = events_by_type(services, "sales.order.events")
+    payments = events_by_type(services, "payments.payment.events")
     stock_events = read_events(services.settings, "inventory.stock.events", services.codec)
     held: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for event in stock_events:
@@ -110,11 +110,3 @@ def assert_sound(
     for sku, units in restocked.items():
         assert by_sku[sku].available == units - live[sku], (sku, by_sku[sku], live[sku])
     assert Counter(s["phase"] for s in states.values())["done"] > 0
-
-
-def _by_order(services: Services, topic: str) -> dict[str, Counter[str]]:
-    found: dict[str, Counter[str]] = defaultdict(Counter)
-    for event in read_events(services.settings, topic, services.codec):
-        subject = str(event.body.get("order_id") or event.envelope.aggregate_id)
-        found[subject][event.event_type.rsplit(".", 1)[1]] += 1
-    return found
