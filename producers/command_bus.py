@@ -18,9 +18,13 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 from eventstore.aggregate import AggregateType
 from eventstore.appender import AppendError
 from eventstore.mapper import EventMapper
+from eventstore.topics import TopicSpec
 from producers.messages import CommandMessage, MalformedMessage, Reply
 
 log = logging.getLogger(__name__)
+
+# Replies are read within seconds of being written; an hour covers any retry.
+REPLY_TOPIC = TopicSpec("skald.replies", {"cleanup.policy": "delete", "retention.ms": "3600000"})
 
 
 class CommandTimeout(Exception):

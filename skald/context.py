@@ -1,4 +1,8 @@
-"""How a bounded context plugs into Skald: its aggregates, read models and routes."""
+"""How a bounded context plugs into Skald: everything it brings, declared in one value.
+
+`skald setup`, `run`, `api`, `process`, `project`, `worker` and `replay` iterate these
+declarations; nothing context-specific lives outside the context's own package.
+"""
 
 from __future__ import annotations
 
@@ -13,20 +17,36 @@ from eventstore.topics import TopicSpec
 from projections.model import OpenSearchProjection, PostgresProjection
 
 if TYPE_CHECKING:
-    from skald.services import Services
+    import faust
+
+    from skald.runtime import Runtime
+
+Routes = Callable[["Runtime"], APIRouter]
+
+
+@dataclass(frozen=True, slots=True)
+class Worker:
+    """Stream processing a context runs in `skald worker` (a saga, stream aggregates).
+
+    `wire` adds the worker's topics, tables, agents and timers to the deployable's one Faust
+    app. Name Faust objects after the worker: every worker shares the app's consumer group.
+    """
+
+    name: str
+    wire: Callable[[faust.App, Runtime], None]
 
 
 @dataclass(frozen=True, slots=True)
 class BoundedContext:
-    """Everything the runtime needs to know about one context; nothing context-specific
-    lives outside the context's own package."""
+    """Everything the runtime needs to know about one context."""
 
     name: str
     aggregates: tuple[AggregateType[Any], ...] = ()
-    extra_topics: tuple[TopicSpec, ...] = ()
+    topics: tuple[TopicSpec, ...] = ()  # beyond the aggregates' own: a saga's, a worker's
     postgres_projections: tuple[PostgresProjection, ...] = ()
     opensearch_projections: tuple[OpenSearchProjection, ...] = ()
-    routes: tuple[Callable[[Services], APIRouter], ...] = ()
+    routes: tuple[Routes, ...] = ()
+    workers: tuple[Worker, ...] = ()
 
     @property
     def event_classes(self) -> tuple[type, ...]:
@@ -37,5 +57,6 @@ class BoundedContext:
         return tuple(cls for aggregate in self.aggregates for cls in aggregate.command_classes)
 
     @property
-    def topics(self) -> tuple[TopicSpec, ...]:
-        return tuple(t for a in self.aggregates for t in a.topics()) + self.extra_topics
+    def all_topics(self) -> tuple[TopicSpec, ...]:
+        """The aggregates' co-partitioned topics and the context's own."""
+        return tuple(t for a in self.aggregates for t in a.topics()) + self.topics

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from eventstore.topics import TopicResult, TopicSpec, apply_topics
+from eventstore.topics import TopicResult, apply_topics
+from producers.command_bus import REPLY_TOPIC
 
 if TYPE_CHECKING:
     from skald.services import Services
-
-# Replies are read within seconds of being written; an hour covers any retry.
-REPLY_TOPIC = TopicSpec("skald.replies", {"cleanup.policy": "delete", "retention.ms": "3600000"})
 
 
 def apply_topic_specs(services: Services) -> list[TopicResult]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -20,9 +21,10 @@ from eventstore.outgoing import EventRecordFactory
 from eventstore.schemas import SchemaRepository
 from eventstore.topics import TopicSpec, apply_topics
 from eventstore.upcasting import Upcasters
-from producers.command_bus import CommandBus
+from producers.command_bus import REPLY_TOPIC, CommandBus
 from producers.processor.runner import CommandProcessor, Topology
 from producers.processor.writer import PartitionWriter
+from projections.consistency import consistent_with
 from projections.dead_letters import DeadLetterWriter, dead_letter_topic
 from projections.decoding import EventDecoder
 from projections.model import OpenSearchProjection, PostgresProjection, Sink
@@ -30,7 +32,6 @@ from projections.opensearch_sink import OpenSearchSink
 from projections.postgres_sink import PostgresSink
 from projections.projector import Projector
 from skald.context import BoundedContext
-from skald.provision import REPLY_TOPIC
 from skald.settings import Settings
 
 
@@ -44,7 +45,10 @@ def sqlalchemy_url(dsn: str) -> str:
 
 @dataclass
 class Services:
-    """Lazily built clients for one process; `close()` releases what was built."""
+    """Lazily built clients for one process; `close()` releases what was built.
+
+    The composition root, and the `skald.runtime.Runtime` every context is handed.
+    """
 
     settings: Settings
     contexts: tuple[BoundedContext, ...]
@@ -95,6 +99,28 @@ class Services:
     @cached_property
     def event_records(self) -> EventRecordFactory:
         return EventRecordFactory(self.codec, self.mapper, source="skald")
+
+    @property
+    def command_timeout(self) -> float:
+        return self.settings.command_timeout_seconds
+
+    def topic(self, name: str) -> str:
+        return self.settings.topic(name)
+
+    def index(self, name: str) -> str:
+        return self.settings.index(name)
+
+    def read_your_writes(self, projection: str) -> Callable[..., None]:
+        """A FastAPI dependency waiting for the request's X-Skald-Position in `projection`."""
+        return consistent_with(
+            self.sink(projection),
+            self.projection_topics(projection),
+            self.settings.read_your_writes_timeout_seconds,
+        )
+
+    def open_api_clients(self) -> None:
+        """Build what the API uses before its first request."""
+        self.command_bus, self.engine, self.opensearch  # noqa: B018
 
     @property
     def aggregates(self) -> list[AggregateType[Any]]:

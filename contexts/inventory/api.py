@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from contexts.inventory.aggregates import STOCK
 from contexts.inventory.stock.commands import ReleaseStock, ReserveStock, Restock
 from producers.http_commands import COMMAND_RESPONSES, CommandAccepted, execute, options_for
-from skald.services import Services
+from skald.runtime import Runtime
 
 Sku = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
@@ -41,14 +41,15 @@ class StockAccepted(CommandAccepted):
     sku: str
 
 
-def command_routes(services: Services) -> APIRouter:
+def command_routes(runtime: Runtime) -> APIRouter:
     """The inventory command routes."""
     router = APIRouter(tags=["inventory"], responses=COMMAND_RESPONSES)
-    timeout = services.settings.command_timeout_seconds
 
     async def send(command: object, request: Request, body: _Strict) -> JSONResponse:
         options = options_for(request, body, body.expected_version)
-        return await execute(services.command_bus, STOCK, command, options, timeout, "sku")
+        return await execute(
+            runtime.command_bus, STOCK, command, options, runtime.command_timeout, "sku"
+        )
 
     @router.post(
         "/inventory/{sku}/restock", summary="Add units of a SKU", response_model=StockAccepted

@@ -9,8 +9,7 @@ from pydantic import BaseModel
 
 from contexts.inventory.queries import get_stock_level
 from contexts.inventory.read_models import stock_levels
-from projections.consistency import consistent_with
-from skald.services import Services
+from skald.runtime import Runtime
 
 
 class StockLevelOut(BaseModel):
@@ -26,15 +25,10 @@ class Problem(BaseModel):
     detail: str
 
 
-def query_routes(services: Services) -> APIRouter:
-    """The inventory query routes, bound to this process's services."""
+def query_routes(runtime: Runtime) -> APIRouter:
+    """The inventory query routes."""
     router = APIRouter(tags=["inventory"])
-    name = stock_levels.projection.name
-    consistent = consistent_with(
-        services.sink(name),
-        services.projection_topics(name),
-        services.settings.read_your_writes_timeout_seconds,
-    )
+    consistent = runtime.read_your_writes(stock_levels.projection.name)
 
     @router.get(
         "/inventory/{sku}",
@@ -43,7 +37,7 @@ def query_routes(services: Services) -> APIRouter:
         dependencies=[Depends(consistent)],
     )
     def read_stock_level(sku: str) -> StockLevelOut:
-        level = get_stock_level(services.engine, sku)
+        level = get_stock_level(runtime.engine, sku)
         if level is None:
             raise HTTPException(status_code=404, detail=f"SKU {sku} has no stock level")
         return StockLevelOut.model_validate(level)

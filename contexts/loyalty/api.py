@@ -7,8 +7,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from contexts.loyalty.points import balances, projection
-from projections.consistency import consistent_with
-from skald.services import Services
+from skald.runtime import Runtime
 
 
 class BalanceOut(BaseModel):
@@ -17,18 +16,14 @@ class BalanceOut(BaseModel):
     orders: int
 
 
-def query_routes(services: Services) -> APIRouter:
+def query_routes(runtime: Runtime) -> APIRouter:
     """`GET /loyalty/{customer_id}`, with read-your-writes like every read model."""
     router = APIRouter(tags=["loyalty"])
-    consistent = consistent_with(
-        services.sink(projection.name),
-        services.projection_topics(projection.name),
-        services.settings.read_your_writes_timeout_seconds,
-    )
+    consistent = runtime.read_your_writes(projection.name)
 
     @router.get("/loyalty/{customer_id}", dependencies=[Depends(consistent)])
     def read_balance(customer_id: str) -> BalanceOut:
-        with services.engine.connect() as conn:
+        with runtime.engine.connect() as conn:
             query = select(balances).where(balances.c.customer_id == customer_id)
             row = conn.execute(query).mappings().first()
         if row is None:

@@ -14,7 +14,7 @@ from contexts.sales.aggregates import ORDER
 from contexts.sales.order.commands import CancelOrder, ConfirmOrder, MarkOrderShipped, PlaceOrder
 from contexts.sales.order.events import OrderItem
 from producers.http_commands import COMMAND_RESPONSES, CommandAccepted, execute, options_for
-from skald.services import Services
+from skald.runtime import Runtime
 
 # Order ids derived from an Idempotency-Key: a retried POST /orders targets the same order.
 _ORDER_IDS = uuid.UUID("6f1c9a3e-5d4b-4c7e-9a51-0d2b8e7f3c10")
@@ -58,16 +58,17 @@ class OrderAccepted(CommandAccepted):
     order_id: str
 
 
-def command_routes(services: Services) -> APIRouter:
+def command_routes(runtime: Runtime) -> APIRouter:
     """The sales command routes, bound to this process's services."""
     router = APIRouter(tags=["orders"], responses=COMMAND_RESPONSES)
-    timeout = services.settings.command_timeout_seconds
 
     async def send(
         command: object, request: Request, body: BaseModel | None, expected_version: int | None
     ) -> JSONResponse:
         options = options_for(request, body, expected_version)
-        return await execute(services.command_bus, ORDER, command, options, timeout, "order_id")
+        return await execute(
+            runtime.command_bus, ORDER, command, options, runtime.command_timeout, "order_id"
+        )
 
     @router.post("/orders", status_code=201, summary="Place an order", response_model=OrderAccepted)
     async def place_order(body: PlaceOrderIn, request: Request) -> JSONResponse:

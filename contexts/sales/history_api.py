@@ -10,8 +10,7 @@ from pydantic import BaseModel
 
 from contexts.sales.history import order_events
 from contexts.sales.read_models import order_history
-from projections.consistency import consistent_with
-from skald.services import Services
+from skald.runtime import Runtime
 
 OrderId = Annotated[str, Path(min_length=1, max_length=64)]
 
@@ -37,17 +36,10 @@ class Problem(BaseModel):
     detail: str
 
 
-def history_routes(services: Services) -> APIRouter:
+def history_routes(runtime: Runtime) -> APIRouter:
     """The order history routes."""
     router = APIRouter(tags=["orders"])
-    name = order_history.projection.name
-    consistent = Depends(
-        consistent_with(
-            services.sink(name),
-            services.projection_topics(name),
-            services.settings.read_your_writes_timeout_seconds,
-        )
-    )
+    consistent = Depends(runtime.read_your_writes(order_history.projection.name))
 
     @router.get(
         "/orders/{order_id}/events",
@@ -56,7 +48,7 @@ def history_routes(services: Services) -> APIRouter:
         dependencies=[consistent],
     )
     def history(order_id: OrderId) -> OrderHistoryOut:
-        rows = order_events(services.engine, order_id)
+        rows = order_events(runtime.engine, order_id)
         if not rows:
             raise HTTPException(404, f"order {order_id} has no events")
         return OrderHistoryOut(order_id=order_id, events=[EventOut(**row) for row in rows])

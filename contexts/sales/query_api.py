@@ -14,14 +14,8 @@ from pydantic import BaseModel
 from contexts.sales.history import order_as_of
 from contexts.sales.queries import InvalidCursor, customer_orders, get_order, search_orders
 from contexts.sales.read_models import order_history, order_search, orders
-from eventstore.position import Position
-from projections.consistency import (
-    POSITION_HEADER,
-    NotCaughtUp,
-    consistent_with,
-    wait_until_applied,
-)
-from skald.services import Services
+from projections.consistency import POSITION_HEADER
+from skald.runtime import Runtime
 
 
 class OrderItemOut(BaseModel):
@@ -88,19 +82,12 @@ CONSISTENCY_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def query_routes(services: Services) -> APIRouter:
-    """The sales query routes, bound to this process's services."""
+def query_routes(runtime: Runtime) -> APIRouter:
+    """The sales query routes."""
     router = APIRouter(tags=["orders"])
-    timeout = services.settings.read_your_writes_timeout_seconds
-
-    def consistent(name: str) -> Any:
-        sink = services.sink(name)
-        return Depends(consistent_with(sink, services.projection_topics(name), timeout))
-
-    in_orders, in_search = (
-        consistent(orders.projection.name),
-        consistent(order_search.projection.name),
-    )
+    in_orders = Depends(runtime.read_your_writes(orders.projection.name))
+    in_search = Depends(runtime.read_your_writes(order_search.projection.name))
+    in_history = runtime.read_your_writes(order_history.projection.name)
 
     @router.get(
         "/orders/{order_id}",
@@ -118,20 +105,14 @@ def query_routes(services: Services) -> APIRouter:
     ) -> OrderOut | OrderAsOfOut:
         if as_of_version is not None:
             return _as_of(order_id, as_of_version, request.headers.get(POSITION_HEADER))
-        order = get_order(services.engine, order_id)
+        order = get_order(runtime.engine, order_id)
         if order is None:
             raise HTTPException(status_code=404, detail=f"order {order_id} not found")
         return OrderOut.model_validate(order)
 
     def _as_of(order_id: str, version: int, token: str | None) -> OrderAsOfOut:
-        # Temporal queries fold the order_history read model: wait for that one too.
-        if token:
-            history = services.sink(order_history.projection.name)
-            try:
-                wait_until_applied(history, Position.from_token(token), timeout)
-            except NotCaughtUp as error:
-                raise HTTPException(status_code=504, detail=str(error)) from None
-        state = order_as_of(services.engine, order_id, version)
+        in_history(token)  # temporal queries fold the order_history read model: wait for it too
+        state = order_as_of(runtime.engine, order_id, version)
         if state is None:
             raise HTTPException(404, f"order {order_id} has no version {version}")
         return OrderAsOfOut.model_validate(state)
@@ -148,7 +129,7 @@ def query_routes(services: Services) -> APIRouter:
         cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
     ) -> CustomerOrdersOut:
         try:
-            found = customer_orders(services.engine, customer_id, limit, cursor)
+            found = customer_orders(runtime.engine, customer_id, limit, cursor)
         except InvalidCursor as error:
             raise HTTPException(status_code=400, detail=str(error)) from None
         return CustomerOrdersOut.model_validate(found)
@@ -169,9 +150,9 @@ def query_routes(services: Services) -> APIRouter:
         placed_to: Annotated[datetime | None, Query(alias="to")] = None,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
     ) -> OrderSearchOut:
-        index = services.settings.index(order_search.projection.index)
+        index = runtime.index(order_search.projection.index)
         found = search_orders(
-            services.opensearch, index, q, limit, status, min_total, placed_from, placed_to
+            runtime.opensearch, index, q, limit, status, min_total, placed_from, placed_to
         )
         return OrderSearchOut.model_validate(found)
 

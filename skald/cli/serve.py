@@ -52,12 +52,12 @@ def setup() -> None:
 @app.command()
 def api() -> None:
     """Serve the HTTP API."""
-    from producers.app import create_app
+    from skald.http import build_api
 
     services = build_services()
     settings = services.settings
     uvicorn.run(
-        create_app(services),
+        build_api(services),
         host=settings.api_host,
         port=settings.api_port,
         log_level=settings.log_level.lower(),
@@ -115,13 +115,15 @@ def process(
 
 @app.command()
 def run() -> None:
-    """Provision, then run the API, the command processor and every projector (Ctrl-C stops)."""
+    """Provision, then run the API, the command processor, every projector and, when a
+    context declares one, the stream worker (Ctrl-C stops)."""
     setup()
     services = build_services()
     settings = services.settings
     me = [sys.executable, "-m", "skald"]
     children = [Child("api", [*me, "api"]), Child("commands", [*me, "process"])]
-    children.append(Child("saga", [*me, "worker"]))
+    if any(context.workers for context in services.contexts):
+        children.append(Child("worker", [*me, "worker"]))
     children += [Child(name, [*me, "project", name]) for name in services.sinks()]
     base = f"http://{settings.api_host}:{settings.api_port}"
     console.print(

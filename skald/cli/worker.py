@@ -1,4 +1,4 @@
-"""`skald worker`: the Faust worker that runs the order fulfillment saga."""
+"""`skald worker`: one Faust worker running every context's stream processing."""
 
 from __future__ import annotations
 
@@ -8,37 +8,39 @@ from typing import Annotated
 
 import typer
 
-from skald.cli.common import build_services, serve_metrics
+from skald.cli.common import build_services, fail, serve_metrics
 
 app = typer.Typer()
 
 
 @app.command()
 def worker(
-    step_seconds: Annotated[
-        float, typer.Option(help="Deadline of a saga step before it is compensated")
-    ] = 30.0,
-    redrive_seconds: Annotated[
-        float, typer.Option(help="How often the watchdog re-sends a stuck step's commands")
-    ] = 5.0,
     datadir: Annotated[Path | None, typer.Option(help="Faust data directory")] = None,
 ) -> None:
-    """Run the fulfillment saga until SIGINT/SIGTERM (at-least-once, idempotent steps)."""
+    """Run the contexts' workers (sagas, stream aggregates) until SIGINT/SIGTERM.
+
+    At-least-once with idempotent steps; see processors/README.md.
+    """
     import faust
 
-    from processors.fulfillment import saga_view
-    from processors.fulfillment.agents import Timing, wire
-    from processors.fulfillment.app import build_app
-    from processors.stats import agents as stats
-    from processors.stats import view as stats_view
+    from processors.app import APP_NAME, build_app
+    from processors.faust_security import broker_credentials
 
     services = build_services()
-    folder = datadir or Path(tempfile.mkdtemp(prefix="skald-worker-"))
-    faust_app = build_app(services.settings, folder)
-    wire(faust_app, services, Timing(step_seconds, redrive_seconds))
-    stats.wire(faust_app, services)
-    saga_view.start(services)  # GET /sagas/{order_id} reads what it writes
-    stats_view.start(services)  # GET /stats/... read what it writes
-    serve_metrics(services.settings)
-    level = services.settings.log_level.lower()
+    workers = [w for context in services.contexts for w in context.workers]
+    if not workers:
+        fail("no context declares a worker")
+    settings = services.settings
+    faust_app = build_app(
+        settings.group(APP_NAME),
+        settings.kafka_bootstrap,
+        broker_credentials(settings),
+        settings.topic_partitions,
+        settings.topic_replication,
+        datadir or Path(tempfile.mkdtemp(prefix="skald-worker-")),
+    )
+    for each in workers:
+        each.wire(faust_app, services)
+    serve_metrics(settings)
+    level = settings.log_level.lower()
     faust.Worker(faust_app, loglevel=level, quiet=True).execute_from_commandline()

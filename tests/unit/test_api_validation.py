@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from producers.app import create_app
+from skald.http import build_api
 from skald.registry import CONTEXTS
 from skald.services import Services
 from skald.settings import Settings
@@ -21,7 +21,7 @@ def client() -> TestClient:
         pg_dsn="postgresql://x:x@127.0.0.1:1/x",
         opensearch_url="http://127.0.0.1:1",
     )
-    return TestClient(create_app(Services(settings, CONTEXTS)))
+    return TestClient(build_api(Services(settings, CONTEXTS)))
 
 
 @pytest.mark.parametrize(

@@ -16,8 +16,9 @@ def spawn(services: Services, tmp_path: Path) -> Iterator[ProcessFactory]:
     """Start `python -m skald <args>` processes; all are stopped after the test."""
     started: list[SkaldProcess] = []
 
-    def start(name: str, args: list[str]) -> SkaldProcess:
-        process = SkaldProcess(name, args, services.settings, tmp_path / f"{name}.log").start()
+    def start(name: str, args: list[str], env: dict[str, str] | None = None) -> SkaldProcess:
+        log_path = tmp_path / f"{name}.log"
+        process = SkaldProcess(name, args, services.settings, log_path, env or {}).start()
         started.append(process)
         return process
 

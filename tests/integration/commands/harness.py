@@ -7,9 +7,9 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 
@@ -28,6 +28,7 @@ class SkaldProcess:
     args: list[str]
     settings: Settings
     log_path: Path
+    env: dict[str, str] = field(default_factory=dict)  # beyond the test's settings
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -35,7 +36,7 @@ class SkaldProcess:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "skald", *self.args],
-            env=environment(self.settings, self.port),
+            env={**environment(self.settings, self.port), **self.env},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -90,7 +91,12 @@ class SkaldProcess:
         raise AssertionError(f"{self.name} not healthy:\n{self.log()}")
 
 
-ProcessFactory = Callable[[str, list[str]], SkaldProcess]
+class ProcessFactory(Protocol):
+    """Starts `python -m skald <args>` as a named process (extra environment optional)."""
+
+    def __call__(
+        self, name: str, args: list[str], env: dict[str, str] | None = None
+    ) -> SkaldProcess: ...
 
 
 @dataclass(frozen=True, slots=True)

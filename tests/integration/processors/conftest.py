@@ -10,16 +10,16 @@ from tests.integration.commands.harness import ProcessFactory, SkaldProcess
 __all__ = ["api", "processor", "spawn"]
 
 # Small deadlines so the timeout path runs in seconds.
-WORKER_ARGS = ["worker", "--step-seconds", "4", "--redrive-seconds", "1"]
+WORKER_ENV = {"SKALD_FULFILLMENT_STEP_SECONDS": "4", "SKALD_FULFILLMENT_REDRIVE_SECONDS": "1"}
 # Under a crowd of sagas: the defaults' proportions, so re-drives don't flood the participants.
-CROWD_ARGS = ["worker", "--step-seconds", "30", "--redrive-seconds", "5"]
+CROWD_ENV = {"SKALD_FULFILLMENT_STEP_SECONDS": "30", "SKALD_FULFILLMENT_REDRIVE_SECONDS": "5"}
 
 
 def start_worker(
-    spawn: ProcessFactory, name: str = "worker", args: list[str] = WORKER_ARGS
+    spawn: ProcessFactory, name: str = "worker", env: dict[str, str] = WORKER_ENV
 ) -> SkaldProcess:
-    """A fulfillment worker whose agents are running on assigned partitions."""
-    process = spawn(name, args)
+    """A Faust worker whose agents are running on assigned partitions."""
+    process = spawn(name, ["worker"], env)
     process.wait_for_log("Ready", timeout=90)
     return process
 

@@ -9,8 +9,7 @@ from typing import Any
 
 import httpx
 
-from processors.fulfillment.app import app_id
-from processors.fulfillment.topics import TABLE
+from contexts.sales.fulfillment.topics import CHANGELOG
 from skald.services import Services
 from tests.integration.commands.harness import read_events
 from tests.integration.kafka_probe import read_all
@@ -20,7 +19,7 @@ FINAL = {"done", "cancelled"}
 
 def saga_states(services: Services) -> dict[str, dict[str, Any]]:
     """The newest state of every saga, from the table's changelog."""
-    topic = f"{app_id(services.settings)}-{TABLE}-changelog"
+    topic = services.topic(CHANGELOG)
     states: dict[str, dict[str, Any]] = {}
     for message in read_all(services.settings.kafka_bootstrap, topic):
         states[(message.key() or b"").decode()] = json.loads(message.value() or b"null")
@@ -29,7 +28,7 @@ def saga_states(services: Services) -> dict[str, dict[str, Any]]:
 
 def phase_history(services: Services) -> dict[str, list[str]]:
     """Every saga's phases in changelog order (consecutive repeats folded)."""
-    topic = f"{app_id(services.settings)}-{TABLE}-changelog"
+    topic = services.topic(CHANGELOG)
     history: dict[str, list[str]] = defaultdict(list)
     for message in read_all(services.settings.kafka_bootstrap, topic):
         phase = json.loads(message.value() or b"null")["phase"]

@@ -6,7 +6,7 @@ import time
 
 from skald.services import Services
 from tests.integration.commands.harness import ProcessFactory, SkaldProcess
-from tests.integration.processors.conftest import CROWD_ARGS, start_worker
+from tests.integration.processors.conftest import CROWD_ENV, start_worker
 from tests.integration.processors.crowd import Crowd, assert_sound
 from tests.integration.processors.sagas import wait_final
 
@@ -27,13 +27,13 @@ def _finished(workers: list[SkaldProcess]) -> int:
 def test_kill_9_in_the_middle_of_200_sagas(
     services: Services, api: SkaldProcess, processor: SkaldProcess, spawn: ProcessFactory
 ) -> None:
-    worker = start_worker(spawn, "worker", CROWD_ARGS)
+    worker = start_worker(spawn, "worker", CROWD_ENV)
     crowd = Crowd(api.url)
     restocked = crowd.stock_up()
     crowd.start()
     _wait_done([worker], 20)
     worker.kill()
-    start_worker(spawn, "worker-2", CROWD_ARGS)
+    start_worker(spawn, "worker-2", CROWD_ENV)
 
     order_ids = crowd.join()
     states = wait_final(services, order_ids, timeout=120)
@@ -43,14 +43,14 @@ def test_kill_9_in_the_middle_of_200_sagas(
 def test_two_workers_with_a_rebalance_during_the_run(
     services: Services, api: SkaldProcess, processor: SkaldProcess, spawn: ProcessFactory
 ) -> None:
-    first = start_worker(spawn, "worker-1", CROWD_ARGS)
-    second = start_worker(spawn, "worker-2", CROWD_ARGS)
+    first = start_worker(spawn, "worker-1", CROWD_ENV)
+    second = start_worker(spawn, "worker-2", CROWD_ENV)
     crowd = Crowd(api.url)
     restocked = crowd.stock_up()
     crowd.start()
     assert _wait_done([first, second], 20) < crowd.count // 2
     first.stop()  # leaves the group mid-run: its partitions and their sagas move to the second
-    start_worker(spawn, "worker-3", CROWD_ARGS)  # and a member joins: another rebalance
+    start_worker(spawn, "worker-3", CROWD_ENV)  # and a member joins: another rebalance
 
     order_ids = crowd.join()
     states = wait_final(services, order_ids, timeout=120)

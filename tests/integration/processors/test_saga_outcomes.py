@@ -18,8 +18,13 @@ from tests.integration.processors.sagas import (
 
 
 def test_happy_path_decline_and_out_of_stock(
-    services: Services, api: SkaldProcess, processor: SkaldProcess, worker: SkaldProcess
+    services: Services,
+    api: SkaldProcess,
+    processor: SkaldProcess,
+    worker: SkaldProcess,
+    spawn: ProcessFactory,
 ) -> None:
+    spawn("sagas", ["project", "sales.sagas"])  # the read model behind GET /sagas/{id}
     restock(api.url, "SKU-A", 10)
     happy = place(api.url, {"SKU-A": 2}, "tok_visa")
     declined = place(api.url, {"SKU-A": 3}, "tok_declined")

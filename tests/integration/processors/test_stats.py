@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
-from contexts.inventory.stock import decider
-from processors.stats.aggregates import hour_of
+from contexts.sales.stats.aggregates import hour_of
 from skald.services import Services
 from tests.integration.commands.harness import ProcessFactory, SkaldProcess, read_events
-from tests.integration.processors.conftest import CROWD_ARGS, start_worker
+from tests.integration.processors.conftest import CROWD_ENV, start_worker
 from tests.integration.processors.sagas import place, restock, wait_final
 
 PLAN = [({"SKU-S1": 2}, "tok_visa"), ({"SKU-S1": 1, "SKU-S2": 3}, "tok_visa")] * 3 + [
@@ -65,7 +63,8 @@ def _hourly(api_url: str, start: datetime, end: datetime) -> dict[tuple[str, str
 def test_hourly_revenue_equals_a_fold_of_the_order_events(
     services: Services, api: SkaldProcess, processor: SkaldProcess, spawn: ProcessFactory
 ) -> None:
-    start_worker(spawn, "worker", CROWD_ARGS)
+    start_worker(spawn, "worker", CROWD_ENV)
+    spawn("stats", ["project", "sales.stats"])  # the read model behind GET /stats/...
     for sku in ("SKU-S1", "SKU-S2", "SKU-S3"):
         restock(api.url, sku, 20)
     order_ids = [place(api.url, lines, token) for lines, token in PLAN]
@@ -87,30 +86,3 @@ def test_hourly_revenue_equals_a_fold_of_the_order_events(
     assert [(t["sku"], t["revenue_cents"]) for t in top] == sorted(
         revenue.items(), key=lambda kv: (-kv[1], kv[0])
     )
-
-    folded: dict[str, decider.Stock] = defaultdict(lambda: decider.INITIAL)
-    for event in read_events(services.settings, "inventory.stock.events", services.codec):
-        sku = str(event.body["sku"])
-        folded[sku] = decider.evolve(
-            folded[sku], services.mapper.from_record(event.event_type, event.body)
-        )
-    wanted: dict[str, tuple[int, int, int] | None] = {
-        sku: (s.on_hand, sum(s.reservations.values()), s.available) for sku, s in folded.items()
-    }
-    deadline = time.monotonic() + 30
-    while (stock := _stock(api.url, wanted)) != wanted:
-        assert time.monotonic() < deadline, (stock, wanted)
-        time.sleep(0.5)
-    assert httpx.get(f"{api.url}/stats/stock/SKU-NONE", timeout=10).status_code == 404
-
-
-def _stock(api_url: str, skus: Iterable[str]) -> dict[str, tuple[int, int, int] | None]:
-    """`GET /stats/stock/{sku}` for each SKU: (on hand, reserved, available), None if absent."""
-    found: dict[str, tuple[int, int, int] | None] = {}
-    for sku in skus:
-        response = httpx.get(f"{api_url}/stats/stock/{sku}", timeout=10)
-        body = response.json() if response.status_code == 200 else None
-        found[sku] = (
-            None if body is None else (body["on_hand"], body["reserved"], body["available"])
-        )
-    return found

@@ -13,7 +13,7 @@ from contexts.inventory.stock.events import StockReserved, StockRestocked
 from contexts.sales.order.events import OrderCancelled, OrderItem, OrderPlaced
 from eventstore.appender import Appended
 from eventstore.outgoing import Stream
-from producers.app import create_app
+from skald.http import build_api
 from skald.registry import CONTEXTS
 from skald.services import Services
 from tests.integration.projections.in_process import projecting
@@ -59,7 +59,7 @@ def test_read_your_writes_paging_stock_and_search(quick: Services) -> None:
         "SKU-1",
         [StockRestocked("SKU-1", 10, AT), StockReserved("SKU-1", "o-1", 3, AT)],
     )
-    with TestClient(create_app(quick)) as api:
+    with TestClient(build_api(quick)) as api:
         token = {"X-Skald-Position": cancelled.position.token()}
         waited = api.get("/orders/o-9", headers=token)
         assert waited.status_code == 504 and "has not reached" in waited.json()["detail"]

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from processors.app import build_app
 from processors.faust_kafka import FETCH_MAX_WAIT_MS, ReadCommittedConsumer
-from processors.fulfillment.app import build_app
-from skald.settings import Settings
 
 
 def test_worker_consumer_reads_committed_records_with_a_short_fetch_wait(tmp_path: Path) -> None:
     async def built() -> tuple[object, str, int]:
-        app = build_app(Settings(), tmp_path)
+        app = build_app("skald.worker", "localhost:9092", None, 3, 1, tmp_path)
         kafka = app.consumer._thread._create_worker_consumer(app.transport)  # type: ignore[attr-defined]
         try:
             return app.consumer, kafka._isolation_level, kafka._fetch_max_wait_ms

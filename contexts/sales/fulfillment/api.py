@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path
+from fastapi import APIRouter, Depends, HTTPException, Path
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from processors.fulfillment import saga_view
-from skald.services import Services
+from contexts.sales.fulfillment import view
+from skald.runtime import Runtime
 
 OrderId = Annotated[str, Path(min_length=1, max_length=64)]
 
@@ -25,20 +25,16 @@ class SagaOut(BaseModel):
     since: str | None = None
 
 
-def saga_routes(services: Services) -> APIRouter:
-    """`GET /sagas/{order_id}` from the `sales_sagas` read model (eventually consistent)."""
+def saga_routes(runtime: Runtime) -> APIRouter:
+    """`GET /sagas/{order_id}` from the `sales.sagas` read model."""
     router = APIRouter(tags=["sagas"])
-    created: list[bool] = []
+    consistent = Depends(runtime.read_your_writes(view.projection.name))
 
-    def read(order_id: str) -> dict[str, object] | None:
-        if not created:  # the worker creates it too; whoever comes first
-            saga_view.setup(services.engine, services.settings.pg_schema)
-            created.append(True)
-        return saga_view.get_saga(services.engine, order_id)
-
-    @router.get("/sagas/{order_id}", response_model=SagaOut, responses={404: {}})
+    @router.get(
+        "/sagas/{order_id}", response_model=SagaOut, responses={404: {}}, dependencies=[consistent]
+    )
     async def read_saga(order_id: OrderId) -> SagaOut:
-        state = await run_in_threadpool(read, order_id)
+        state = await run_in_threadpool(view.get_saga, runtime.engine, order_id)
         if state is None:
             raise HTTPException(404, f"no saga for order {order_id}")
         return SagaOut.model_validate(state)

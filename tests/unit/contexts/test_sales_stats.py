@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from processors.stats.aggregates import add_sale, evolve_stock, hour_of, public_bucket, stock_value
+from contexts.sales.stats.aggregates import add_sale, hour_of, public_bucket
 
 
 def test_an_hour_is_the_utc_hour_a_moment_falls_in() -> None:
@@ -27,14 +27,3 @@ def test_a_sale_counts_once_per_order_in_its_bucket() -> None:
         "units": 3,
         "orders": 2,
     }
-
-
-def test_stock_folds_each_version_once() -> None:
-    stock = evolve_stock(None, "A", 1, "StockRestocked", {"quantity": 10})
-    assert stock is not None
-    assert evolve_stock(stock, "A", 1, "StockRestocked", {"quantity": 10}) is None
-    stock = evolve_stock(stock, "A", 2, "StockReserved", {"order_id": "o1", "quantity": 3})
-    assert stock is not None
-    assert stock_value(stock) == {"sku": "A", "on_hand": 10, "reserved": 3, "available": 7}
-    stock = evolve_stock(stock, "A", 3, "StockReleased", {"order_id": "o1", "quantity": 3})
-    assert stock is not None and stock_value(stock)["available"] == 10

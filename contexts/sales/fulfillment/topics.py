@@ -1,8 +1,9 @@
-"""The fulfillment saga's own topics (declared by the sales context) and the ones it reads."""
+"""The fulfillment saga's own topics and its table (declared by the sales context)."""
 
 from __future__ import annotations
 
 from eventstore.topics import TopicSpec
+from processors.app import changelog_spec, changelog_topic
 
 # Participants' replies to the saga's commands, keyed by correlation id.
 REPLIES = TopicSpec(
@@ -12,5 +13,7 @@ REPLIES = TopicSpec(
 INBOX = TopicSpec(
     "sales.fulfillment.inbox", {"cleanup.policy": "delete", "retention.ms": "604800000"}
 )
-SAGA_TOPICS = (REPLIES, INBOX)
-TABLE = "sagas"  # its changelog is `<app id>-sagas-changelog`: the saga states, keyed by order id
+# The saga states, keyed by order id; its changelog feeds the `sales.sagas` read model.
+TABLE = "sales_fulfillment_sagas"
+CHANGELOG = changelog_topic(TABLE)
+SAGA_TOPICS = (REPLIES, INBOX, changelog_spec(TABLE))

@@ -4,39 +4,32 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
 
+from contexts.sales.aggregates import ORDER
+from contexts.sales.fulfillment import metrics
+from contexts.sales.fulfillment import serialization as records
 from contexts.sales.fulfillment.messages import SagaMessage, Tick
 from contexts.sales.fulfillment.saga import Phase, Saga, Send, is_live, react
-from processors.fulfillment import metrics, records
-from processors.fulfillment.topics import INBOX, REPLIES, TABLE
+from contexts.sales.fulfillment.settings import FulfillmentSettings
+from contexts.sales.fulfillment.topics import INBOX, REPLIES, TABLE
 from producers.messages import COMMAND_TYPE
-from skald.services import Services
+from skald.context import Worker
+from skald.runtime import Runtime
 
 log = logging.getLogger("skald.fulfillment")
 _RAW: dict[str, Any] = {"key_type": bytes, "value_type": bytes}
 _RAW_CODECS: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
 
 
-@dataclass(frozen=True, slots=True)
-class Timing:
-    """How long a step may take before compensation, how often the watchdog re-drives, and
-    how the saga agent batches its input (one producer flush per batch)."""
-
-    step_seconds: float = 30.0
-    redrive_seconds: float = 5.0
-    batch_size: int = 500  # messages a saga batch takes at most ...
-    batch_seconds: float = 0.005  # ... or what arrived within this long
-
-
-def wire(app: faust.App, services: Services, timing: Timing) -> None:
+def wire(app: faust.App, runtime: Runtime) -> None:
     """Add the saga's topics, table, agents and watchdog to `app`."""
-    topic = services.settings.topic
-    order = next(a for a in services.aggregates if a.name == "order")
+    timing = FulfillmentSettings()
+    topic = runtime.topic
+    order = ORDER
     raw = {**_RAW, **_RAW_CODECS}
     inputs = app.topic(
         topic(order.events_topic), topic(order.commands_topic), topic(INBOX.name), **raw
@@ -45,7 +38,7 @@ def wire(app: faust.App, services: Services, timing: Timing) -> None:
     inbox = app.topic(topic(INBOX.name), **raw)
     sagas = app.Table(TABLE, default=None, key_type=bytes)  # JSON values: the app default
     routes = {
-        cls: (a, topic(a.commands_topic)) for a in services.aggregates for cls in a.command_classes
+        cls: (a, topic(a.commands_topic)) for a in runtime.aggregates for cls in a.command_classes
     }
     outgoing = {name: app.topic(name, **raw) for _, name in routes.values()}
     reply_to = topic(REPLIES.name)
@@ -56,7 +49,7 @@ def wire(app: faust.App, services: Services, timing: Timing) -> None:
         key, value = event.key, event.value
         match kinds.get(event.message.topic, "inbox"):
             case "event" if headers.get("ce_type") == records.PLACED:
-                return records.order_placed(value, services.codec, services.mapper)
+                return records.order_placed(value, runtime.codec, runtime.mapper)
             case "command" if headers.get(COMMAND_TYPE) == records.PLACE:
                 return records.card_given(bytes(key or b"").decode(), value)
             case "inbox":
@@ -97,19 +90,19 @@ def wire(app: faust.App, services: Services, timing: Timing) -> None:
             out = records.command_record(send, order_id, routes, reply_to)
             await outgoing[out.topic].send(key=out.key, value=out.value, headers=out.headers)
 
-    @app.agent(inputs, name="run_sagas")
+    @app.agent(inputs, name="sales_fulfillment_sagas")
     async def run_sagas(stream: faust.StreamT[bytes]) -> None:
         assert isinstance(stream, faust.Stream)  # StreamT does not declare take_events
         async for events in stream.take_events(timing.batch_size, within=timing.batch_seconds):
             await handle(stream, events)
 
-    @app.agent(replies, name="route_replies")
+    @app.agent(replies, name="sales_fulfillment_replies")
     async def route_replies(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             answer = records.answered(dict(event.message.headers or ()), event.value)
             await inbox.send(key=answer.order_id.encode(), value=records.inbox_value(answer))
 
-    @app.timer(timing.redrive_seconds, name="saga_watchdog")
+    @app.timer(timing.redrive_seconds, name="sales_fulfillment_watchdog")
     async def watchdog() -> None:
         now = datetime.now(UTC).timestamp()
         for key, data in list(sagas.items()):
@@ -118,3 +111,6 @@ def wire(app: faust.App, services: Services, timing: Timing) -> None:
                 continue
             if saga.since is None or now - saga.since.timestamp() >= timing.redrive_seconds:
                 await inbox.send(key=key, value=records.inbox_value(Tick(saga.order_id)))
+
+
+fulfillment_worker = Worker("sales.fulfillment", wire)

@@ -1,0 +1,65 @@
+"""The deployable's one Faust app: configuration only; contexts' workers add their agents.
+
+Every worker of every context shares this app, so they share one consumer group and one
+changelog prefix: a table `T` is backed by the topic `changelog_topic(T)`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import faust
+from faust.auth import Credentials
+
+from eventstore.topics import TopicSpec
+from processors.faust_kafka import use_read_committed
+
+APP_NAME = "skald.worker"  # the consumer group and changelog prefix, before the namespace
+
+
+def changelog_topic(table: str) -> str:
+    """The logical name of a Faust table's changelog (namespaced like any topic)."""
+    return f"{APP_NAME}-{table}-changelog"
+
+
+def build_app(
+    app_id: str,
+    bootstrap: str,
+    credentials: Credentials | None,
+    partitions: int,
+    replication: int,
+    datadir: Path,
+) -> faust.App:
+    """A Faust app on the configured cluster, at-least-once (see processors/README.md).
+
+    `app_id` is `APP_NAME` namespaced like a consumer group, so tests stay apart.
+    """
+    use_read_committed()
+    brokers = [f"kafka://{host}" for host in bootstrap.split(",")]
+    return faust.App(
+        app_id,
+        broker=brokers,
+        broker_credentials=credentials,  # PLAINTEXT, TLS or MSK IAM
+        store="memory://",  # restored from the changelog on start: no local state to lose
+        datadir=str(datadir),
+        autodiscover=False,
+        web_enabled=False,  # several workers per machine: no port to clash
+        processing_guarantee="at_least_once",  # exactly_once: see processors/README.md
+        # stream_wait_empty stays True: on stop, Faust must let in-flight batches finish before
+        # its last offset commit. False lost a saga in CI: agents were cancelled mid-batch, the
+        # stream acked their events anyway, and the commit passed a state never made durable.
+        topic_partitions=partitions,  # tables co-partitioned with the events
+        topic_replication_factor=replication,
+        table_standby_replicas=0,  # a table's items() are then this worker's own keys only
+        consumer_auto_offset_reset="earliest",  # a new group starts at the first event
+        producer_acks=-1,  # a table's state is durable before the commands it caused leave
+        broker_session_timeout=10.0,  # a killed worker's partitions move within ~10 s
+        broker_heartbeat_interval=1.0,
+        broker_commit_interval=1.0,
+    )
+
+
+def changelog_spec(table: str) -> TopicSpec:
+    """A table's changelog, declared so `skald setup` creates it before any worker starts
+    (nothing relies on auto-creation); compacted: the newest value per key is the state."""
+    return TopicSpec(changelog_topic(table), {"cleanup.policy": "compact"})

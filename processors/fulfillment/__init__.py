@@ -1,1 +1,0 @@
-"""The order fulfillment saga as a Faust app: app, topics, tables, agents."""
