@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from eventstore.topics import TopicResult, apply_topics
+from eventstore.topics import TopicResult, TopicSpec, apply_topics
 from producers.command_bus import REPLY_TOPIC
+from skald.context import BoundedContext
 
 if TYPE_CHECKING:
     from skald.services import Services
 
 
+def declared_topics(contexts: Iterable[BoundedContext]) -> list[TopicSpec]:
+    """The framework's reply topic and every topic the contexts declare."""
+    return [REPLY_TOPIC, *(spec for context in contexts for spec in context.all_topics)]
+
+
 def apply_topic_specs(services: Services) -> list[TopicResult]:
     """Create every declared topic that is missing."""
-    specs = [REPLY_TOPIC, *(spec for context in services.contexts for spec in context.topics)]
-    return apply_topics(services.admin, specs, services.settings)
+    return apply_topics(services.admin, declared_topics(services.contexts), services.settings)
 
 
 def create_read_models(services: Services) -> list[str]:

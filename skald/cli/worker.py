@@ -23,24 +23,13 @@ def worker(
     """
     import faust
 
-    from processors.app import APP_NAME, build_app
-    from processors.faust_security import broker_credentials
+    from skald.worker_app import worker_app
 
     services = build_services()
-    workers = [w for context in services.contexts for w in context.workers]
-    if not workers:
-        fail("no context declares a worker")
-    settings = services.settings
-    faust_app = build_app(
-        settings.group(APP_NAME),
-        settings.kafka_bootstrap,
-        broker_credentials(settings),
-        settings.topic_partitions,
-        settings.topic_replication,
-        datadir or Path(tempfile.mkdtemp(prefix="skald-worker-")),
-    )
-    for each in workers:
-        each.wire(faust_app, services)
-    serve_metrics(settings)
-    level = settings.log_level.lower()
+    try:
+        faust_app = worker_app(services, datadir or Path(tempfile.mkdtemp(prefix="skald-worker-")))
+    except LookupError as error:
+        fail(str(error))
+    serve_metrics(services.settings)
+    level = services.settings.log_level.lower()
     faust.Worker(faust_app, loglevel=level, quiet=True).execute_from_commandline()

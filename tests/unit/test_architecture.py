@@ -73,9 +73,7 @@ def test_the_event_store_stands_alone(module: str) -> None:
 
 @pytest.mark.parametrize("module", sorted(m for m in GRAPH if _top(m) == "contexts"))
 def test_contexts_see_only_the_framework_and_the_runtime_contract(module: str) -> None:
-    wrong = sorted(
-        t for t in GRAPH[module] if _top(t) == "skald" and t not in CONTEXT_CONTRACT
-    )
+    wrong = sorted(t for t in GRAPH[module] if _top(t) == "skald" and t not in CONTEXT_CONTRACT)
     assert not wrong, f"{module} imports {wrong}: use skald.runtime.Runtime instead"
 
 

@@ -9,8 +9,13 @@ from hypothesis import given as for_all
 from hypothesis import strategies as st
 
 from contexts.inventory.stock import decider as stock
-from contexts.inventory.stock.commands import ReleaseStock, ReserveStock, Restock
-from contexts.inventory.stock.events import StockReleased, StockReserved, StockRestocked
+from contexts.inventory.stock.commands import ReleaseStock, ReserveStock, Restock, ShipStock
+from contexts.inventory.stock.events import (
+    StockReleased,
+    StockReserved,
+    StockRestocked,
+    StockShipped,
+)
 from tests.unit.decider_spec import Decider, spec
 
 DECIDER = Decider(stock.INITIAL, stock.evolve, stock.decide)
@@ -71,3 +76,28 @@ def test_available_stock_never_goes_negative(run: list[object]) -> None:
     final = reduce(step, run, stock.INITIAL)
     assert final.available >= 0
     assert final.on_hand == sum(c.quantity for c in run if isinstance(c, Restock))
+
+
+def test_shipping_consumes_the_reservation_and_the_units_once() -> None:
+    held = StockReserved("SKU-1", "o-1", 4, AT)
+    shipped = StockShipped("SKU-1", "o-1", 4, AT)
+    given([TEN, held]).when(ShipStock("SKU-1", "o-1", AT)).then([shipped])
+    given([TEN, held, shipped]).when(ShipStock("SKU-1", "o-1", AT)).then([])  # a repeat
+    given([TEN]).when(ShipStock("SKU-1", "o-9", AT)).then([])  # nothing reserved, nothing moves
+    after = reduce(stock.evolve, [TEN, held, shipped], stock.INITIAL)
+    assert after.on_hand == 6 and after.available == 6 and dict(after.reservations) == {}
+
+
+def test_state_holds_only_open_reservations_however_many_orders_it_served() -> None:
+    events: list[object] = [StockRestocked("SKU-1", 1_000_000, AT)]
+    for n in range(10_000):
+        events.append(StockReserved("SKU-1", f"o-{n}", 1, AT))
+        events.append(
+            StockShipped("SKU-1", f"o-{n}", 1, AT)
+            if n % 2
+            else StockReleased("SKU-1", f"o-{n}", 1, AT)
+        )
+    events.append(StockReserved("SKU-1", "open", 2, AT))
+    state = reduce(stock.evolve, events, stock.INITIAL)
+    assert dict(state.reservations) == {"open": 2}
+    assert state.on_hand == 1_000_000 - 5_000 and state.available == 1_000_000 - 5_002

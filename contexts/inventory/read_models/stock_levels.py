@@ -5,7 +5,12 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, Table, Text
 
 from contexts.inventory.aggregates import STOCK
-from contexts.inventory.stock.events import StockReleased, StockReserved, StockRestocked
+from contexts.inventory.stock.events import (
+    StockReleased,
+    StockReserved,
+    StockRestocked,
+    StockShipped,
+)
 from eventstore.envelope import Envelope
 from projections.model import PostgresProjection, Row, RowFold
 
@@ -45,6 +50,10 @@ def on_released(row: Row | None, event: StockReleased, envelope: Envelope) -> Ro
     return _changed(row, event.sku, envelope, 0, -event.quantity)
 
 
+def on_shipped(row: Row | None, event: StockShipped, envelope: Envelope) -> Row:
+    return _changed(row, event.sku, envelope, -event.quantity, -event.quantity)
+
+
 projection = PostgresProjection(
     name="inventory.stock-levels",
     topics=(STOCK.events_topic,),
@@ -53,7 +62,12 @@ projection = PostgresProjection(
         RowFold(
             stock_levels,
             lambda event: str(event.sku),
-            {StockRestocked: on_restocked, StockReserved: on_reserved, StockReleased: on_released},
+            {
+                StockRestocked: on_restocked,
+                StockReserved: on_reserved,
+                StockReleased: on_released,
+                StockShipped: on_shipped,
+            },
         ),
     ),
 )

@@ -40,5 +40,16 @@ class ReleaseStock:
     at: datetime
 
 
-StockCommand = Restock | ReserveStock | ReleaseStock
-COMMAND_CLASSES: tuple[type, ...] = (Restock, ReserveStock, ReleaseStock)
+@dataclass(frozen=True, slots=True)
+class ShipStock:
+    """The order's reserved units leave the warehouse: on hand shrinks, the reservation ends."""
+
+    COMMAND_TYPE = "inventory.stock.ShipStock"
+
+    sku: str
+    order_id: str
+    at: datetime
+
+
+StockCommand = Restock | ReserveStock | ReleaseStock | ShipStock
+COMMAND_CLASSES: tuple[type, ...] = (Restock, ReserveStock, ReleaseStock, ShipStock)

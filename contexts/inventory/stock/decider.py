@@ -1,17 +1,34 @@
-"""The stock decider: units on hand, reservations per order. Pure."""
+"""The stock decider: units on hand, reservations per order. Pure.
+
+The state holds only open reservations: shipping consumes one (on hand shrinks with it) and a
+release gives one back, so a SKU's state stays the size of its open orders however many it
+has served (its snapshot is rewritten every batch).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from contexts.inventory.stock.commands import ReleaseStock, ReserveStock, Restock, StockCommand
-from contexts.inventory.stock.events import StockEvent, StockReleased, StockReserved, StockRestocked
+from contexts.inventory.stock.commands import (
+    ReleaseStock,
+    ReserveStock,
+    Restock,
+    ShipStock,
+    StockCommand,
+)
+from contexts.inventory.stock.events import (
+    StockEvent,
+    StockReleased,
+    StockReserved,
+    StockRestocked,
+    StockShipped,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Stock:
-    """Units received so far and the live reservations (order id -> units)."""
+    """Units in the warehouse and the open reservations (order id -> units)."""
 
     on_hand: int = 0
     reservations: Mapping[str, int] = field(default_factory=dict)
@@ -49,8 +66,10 @@ def evolve(state: Stock, event: object) -> Stock:
         case StockReserved(order_id=order_id, quantity=quantity):
             return replace(state, reservations={**state.reservations, order_id: quantity})
         case StockReleased(order_id=order_id):
-            rest = {k: v for k, v in state.reservations.items() if k != order_id}
-            return replace(state, reservations=rest)
+            return replace(state, reservations=_without(state.reservations, order_id))
+        case StockShipped(order_id=order_id, quantity=quantity):
+            reservations = _without(state.reservations, order_id)
+            return replace(state, on_hand=state.on_hand - quantity, reservations=reservations)
         case _:
             return state
 
@@ -75,6 +94,14 @@ def decide(state: Stock, command: StockCommand) -> list[StockEvent]:
             if order_id not in state.reservations:
                 return []
             return [StockReleased(sku, order_id, state.reservations[order_id], at)]
+        case ShipStock(sku=sku, order_id=order_id, at=at):
+            if order_id not in state.reservations:
+                return []  # shipped already (or never reserved): a repeat changes nothing
+            return [StockShipped(sku, order_id, state.reservations[order_id], at)]
+
+
+def _without(reservations: Mapping[str, int], order_id: str) -> dict[str, int]:
+    return {k: v for k, v in reservations.items() if k != order_id}
 
 
 def _positive(quantity: int) -> None:

@@ -41,5 +41,17 @@ class StockReleased:
     released_at: datetime
 
 
-StockEvent = StockRestocked | StockReserved | StockReleased
-EVENT_CLASSES: tuple[type, ...] = (StockRestocked, StockReserved, StockReleased)
+@dataclass(frozen=True, slots=True)
+class StockShipped:
+    """An order's reserved units were shipped: they leave on hand and the reservation ends."""
+
+    EVENT_TYPE = "inventory.stock.StockShipped"
+
+    sku: str
+    order_id: str
+    quantity: int
+    shipped_at: datetime
+
+
+StockEvent = StockRestocked | StockReserved | StockReleased | StockShipped
+EVENT_CLASSES: tuple[type, ...] = (StockRestocked, StockReserved, StockReleased, StockShipped)

@@ -58,6 +58,9 @@ def fold_log(services: Services) -> Models:
             level["on_hand"] += body["quantity"]
         elif kind == "StockReserved":
             level["reserved"] += body["quantity"]
+        elif kind == "StockShipped":
+            level["on_hand"] -= body["quantity"]
+            level["reserved"] -= body["quantity"]
         else:
             level["reserved"] -= body["quantity"]
         level["version"] = version
