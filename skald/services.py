@@ -27,7 +27,7 @@ from projections.dead_letters import DeadLetterWriter, dead_letter_topic
 from projections.decoding import EventDecoder
 from projections.model import OpenSearchProjection, PostgresProjection, Sink
 from projections.opensearch_sink import OpenSearchSink
-from projections.postgres_sink import PostgresSink
+from projections.postgres import PostgresSink
 from projections.projector import Projector
 from skald.context import BoundedContext
 from skald.provision import REPLY_TOPIC
