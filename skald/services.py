@@ -26,7 +26,7 @@ from producers.processor.writer import PartitionWriter
 from projections.dead_letters import DeadLetterWriter, dead_letter_topic
 from projections.decoding import EventDecoder
 from projections.model import OpenSearchProjection, PostgresProjection, Sink
-from projections.opensearch_sink import OpenSearchSink
+from projections.opensearch import OpenSearchSink
 from projections.postgres import PostgresSink
 from projections.projector import Projector
 from skald.context import BoundedContext

@@ -14,8 +14,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.schema import CreateSchema
 
 from eventstore.position import Position
+from projections.generations import GenerationTracker
 from projections.model import (
-    GenerationMoved,
     PartitionKey,
     PostgresProjection,
     ProjectedEvent,
@@ -43,8 +43,7 @@ class PostgresSink:
         self._schema = schema
         self._projection = projection
         self._books = Bookkeeping(projection.name)
-        self._pinned = generation
-        self._following: int | None = None  # the live generation we last wrote to
+        self._generations = GenerationTracker(projection.name, self.live_generation, generation)
         self.projection_name = projection.name
 
     def storage_schema(self, generation: int) -> str:
@@ -82,11 +81,7 @@ class PostgresSink:
     # --- generations -------------------------------------------------------------------
 
     def generation(self) -> int:
-        if self._pinned is not None:
-            return self._pinned
-        if self._following is None:
-            self._following = self.live_generation()
-        return self._following
+        return self._generations.current()
 
     def live_generation(self) -> int:
         with self._engine.connect() as conn:
@@ -159,10 +154,9 @@ class PostgresSink:
 
     def stored_offsets(self, partitions: list[PartitionKey]) -> dict[PartitionKey, int]:
         """Next offsets stored for these partitions in the generation we write to."""
-        if self._pinned is None:
-            self._following = self.live_generation()
+        generation = self._generations.refresh()
         with self._engine.connect() as conn:
-            return self._books.read(conn, self.generation(), partitions, lock=False)
+            return self._books.read(conn, generation, partitions, lock=False)
 
     def apply(
         self,
@@ -172,7 +166,7 @@ class PostgresSink:
     ) -> None:
         """Apply unseen events, record dead letters and advance checkpoints atomically."""
         with self._engine.begin() as conn:
-            generation = self._writing_generation(conn)
+            generation = self._generations.writing(lambda: self._books.live_for_batch(conn))
             stored = self._books.lock(conn, generation, sorted(next_offsets))
             fresh = [
                 item
@@ -189,25 +183,14 @@ class PostgresSink:
 
     def redrive(self, event: ProjectedEvent) -> bool:
         """Apply a dead-lettered event to the live generation once, in one transaction."""
+        generation = self._generations.redrive_target()
         with self._engine.begin() as conn:
-            generation = self._books.registry(conn)[0] if self._pinned is None else self._pinned
-            generation = generation or 0
             if not self._books.take_pending(conn, generation, event.position):
                 return False
             # No version gate: the fold was already past this event when it failed.
             self._write(conn, generation, [event], gate=False)
             self._books.mark_redriven(conn, generation, event.position)
         return True
-
-    def _writing_generation(self, conn: Connection) -> int:
-        if self._pinned is not None:
-            return self._pinned
-        live = self._books.live_for_batch(conn)
-        if self._following is not None and live != self._following:
-            self._following = live
-            raise GenerationMoved(f"{self.projection_name}: generation {live} is live now")
-        self._following = live
-        return live
 
     def _write(
         self, conn: Connection, generation: int, events: list[ProjectedEvent], gate: bool
