@@ -15,6 +15,7 @@ re-create a dropped index; queries read `<alias>`, swapped atomically.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from opensearchpy import NotFoundError, OpenSearch
@@ -24,6 +25,7 @@ from projections.generations import GenerationTracker
 from projections.model import (
     OpenSearchProjection,
     PartitionKey,
+    Projected,
     ProjectedEvent,
     Row,
     behind,
@@ -152,7 +154,7 @@ class OpenSearchSink:
 
     def apply(
         self,
-        batch: list[ProjectedEvent],
+        batch: Sequence[Projected],
         next_offsets: dict[PartitionKey, int],
         dead_lettered: tuple[Position, ...] = (),
     ) -> None:
@@ -171,7 +173,7 @@ class OpenSearchSink:
         """Refresh the live index: indexed is not yet searchable until the next refresh."""
         self._client.indices.refresh(index=self._alias)
 
-    def redrive(self, event: ProjectedEvent) -> bool:
+    def redrive(self, event: Projected) -> bool:
         """Apply a pending dead letter to the live generation, then clear its marker.
 
         Not one transaction: a crash between the two redrives again, which is safe because
@@ -184,7 +186,8 @@ class OpenSearchSink:
         self._checkpoints.clear_pending(generation, event.position)
         return True
 
-    def _write(self, generation: int, batch: list[ProjectedEvent], gate: bool) -> None:
+    def _write(self, generation: int, items: Sequence[Projected], gate: bool) -> None:
+        batch = [item for item in items if isinstance(item, ProjectedEvent)]  # no state topics
         if not batch:
             return
         writer = self._writer(generation)

@@ -9,6 +9,8 @@ Every write reaches the generation's own schema through `storage.writing_to`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.schema import CreateSchema
@@ -18,10 +20,12 @@ from projections.generations import GenerationTracker
 from projections.model import (
     PartitionKey,
     PostgresProjection,
+    Projected,
     ProjectedEvent,
+    ProjectedState,
     behind,
 )
-from projections.postgres import folds, storage
+from projections.postgres import folds, states, storage
 from projections.postgres.bookkeeping import Bookkeeping, storage_metadata
 
 SWAP_LOCK_TIMEOUT_MS = 300
@@ -160,7 +164,7 @@ class PostgresSink:
 
     def apply(
         self,
-        batch: list[ProjectedEvent],
+        batch: Sequence[Projected],
         next_offsets: dict[PartitionKey, int],
         dead_lettered: tuple[Position, ...] = (),
     ) -> None:
@@ -181,8 +185,12 @@ class PostgresSink:
     def make_visible(self) -> None:
         """Committed is visible: nothing to do."""
 
-    def redrive(self, event: ProjectedEvent) -> bool:
-        """Apply a dead-lettered event to the live generation once, in one transaction."""
+    def redrive(self, event: Projected) -> bool:
+        """Apply a dead-lettered event to the live generation once, in one transaction.
+
+        A state record is written as it is: if a newer value of its key arrived after it
+        was dead-lettered, replay instead (the pending marker does not know keys).
+        """
         generation = self._generations.redrive_target()
         with self._engine.begin() as conn:
             if not self._books.take_pending(conn, generation, event.position):
@@ -193,11 +201,15 @@ class PostgresSink:
         return True
 
     def _write(
-        self, conn: Connection, generation: int, events: list[ProjectedEvent], gate: bool
+        self, conn: Connection, generation: int, batch: Sequence[Projected], gate: bool
     ) -> None:
         target = self.storage_schema(generation)
         projection = self._projection
+        events = [item for item in batch if isinstance(item, ProjectedEvent)]
+        records = [item for item in batch if isinstance(item, ProjectedState)]
         with storage.writing_to(conn, target):
+            for state in projection.states:
+                states.store(conn, target, state, records)
             for item in events:
                 handler = projection.handlers.get(type(item.event))
                 if handler is not None:
