@@ -30,6 +30,7 @@ from eventstore.envelope import Envelope
 from eventstore.outgoing import Stream
 from eventstore.position import Position
 from projections.model import Sink
+from projections.postgres.storage import generation_schema
 from projections.replay import Replay
 from skald.provision import apply_topic_specs, create_read_models
 from skald.registry import CONTEXTS
@@ -178,9 +179,10 @@ def _copy_rate(services: Services, rows: list[dict[str, object]]) -> tuple[str, 
         "placed_at",
         "updated_at",
     ]
+    live = generation_schema(schema, orders.projection.name, 1)  # its tables, not the view
     with services.engine.begin() as conn:
         conn.execute(
-            text(f'CREATE TABLE "{schema}".copy_baseline (LIKE "{schema}".orders_v1 INCLUDING ALL)')
+            text(f'CREATE TABLE "{schema}".copy_baseline (LIKE "{live}".orders INCLUDING ALL)')
         )
     raw = services.engine.raw_connection()
     try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from opensearchpy.exceptions import ConnectionError as SearchConnectionError
@@ -26,7 +26,7 @@ from projections.dead_letters import DeadLetterWriter
 from projections.model import (
     GenerationMoved,
     PartitionKey,
-    ProjectedEvent,
+    Projected,
     Sink,
     TransientSinkError,
 )
@@ -66,7 +66,7 @@ def is_transient(error: BaseException) -> bool:
     return False
 
 
-def offsets_through(events: list[ProjectedEvent]) -> dict[PartitionKey, int]:
+def offsets_through(events: Sequence[Projected]) -> dict[PartitionKey, int]:
     """Per partition, the offset after the last of these events."""
     offsets: dict[PartitionKey, int] = {}
     for item in events:
@@ -95,7 +95,7 @@ class BatchApplier:
 
     def apply(
         self,
-        batch: list[ProjectedEvent],
+        batch: Sequence[Projected],
         next_offsets: dict[PartitionKey, int],
         dead_lettered: tuple[Position, ...] = (),
     ) -> None:
@@ -107,7 +107,7 @@ class BatchApplier:
 
     def _isolate(
         self,
-        batch: list[ProjectedEvent],
+        batch: Sequence[Projected],
         next_offsets: dict[PartitionKey, int],
         dead_lettered: tuple[Position, ...],
     ) -> None:
@@ -133,7 +133,7 @@ class BatchApplier:
 
     def _attempt(
         self,
-        batch: list[ProjectedEvent],
+        batch: Sequence[Projected],
         next_offsets: dict[PartitionKey, int],
         dead_lettered: tuple[Position, ...],
         attempts: int,
@@ -181,7 +181,7 @@ class BatchApplier:
 
     def _apply_forever(
         self,
-        batch: list[ProjectedEvent],
+        batch: Sequence[Projected],
         next_offsets: dict[PartitionKey, int],
         dead_lettered: tuple[Position, ...],
     ) -> None:

@@ -14,7 +14,7 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 
 from eventstore.envelope import Headers, header_value
 from eventstore.position import Position
-from projections.model import ProjectedEvent, RawRecord, TransientSinkError
+from projections.model import Projected, RawRecord, TransientSinkError
 
 PREFIX = "skald_dlq_"
 
@@ -70,8 +70,8 @@ class DeadLetterWriter:
         if self._producer.flush(30) or failures:
             raise TransientSinkError(f"dead-letter topic {self._topic} did not acknowledge")
 
-    def send_event(self, event: ProjectedEvent, kind: str, error: str) -> None:
-        """Dead-letter a decoded event by its original bytes."""
+    def send_event(self, event: Projected, kind: str, error: str) -> None:
+        """Dead-letter a decoded event or state record by its original bytes."""
         assert event.raw is not None, "events from the log always keep their bytes"
         self.send(event.raw, event.position, kind, error)
 

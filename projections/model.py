@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -32,6 +32,25 @@ class ProjectedEvent:
     envelope: Envelope
     position: Position
     raw: RawRecord | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectedState:
+    """One record of an event-carried state topic: a key's newest value, not an event.
+
+    `state` names the StateTable it belongs to (its logical topic); `value` is the decoded
+    JSON object, None for a tombstone.
+    """
+
+    state: str
+    key: str
+    value: dict[str, Any] | None
+    position: Position
+    raw: RawRecord | None = None
+
+
+Projected = ProjectedEvent | ProjectedState
+"""What a sink applies: decoded events and state records, each with its place in the log."""
 
 
 Evolve = Callable[[Row | None, Any, Envelope], Row | None]
@@ -68,6 +87,18 @@ class Rollup:
     contribution: Contribution
 
 
+@dataclass(frozen=True, slots=True)
+class StateTable:
+    """Keeps the newest value of every key of an event-carried state topic (a compacted topic
+    or a Faust table changelog: key = UTF-8 text, value = a JSON object, None = tombstone) as
+    one row per key."""
+
+    table: Table  # schema-less SQLAlchemy table in the projection's metadata
+    topic: str  # logical topic name (namespaced by the runtime like every projection topic)
+    row: Callable[[str, dict[str, Any]], Row]  # key + decoded JSON value -> the row to upsert
+    primary_key: Callable[[str], Row]  # key -> the primary-key columns (for tombstones: delete)
+
+
 PostgresHandler = Callable[[Connection, Any, Envelope], None]
 
 
@@ -77,7 +108,9 @@ class PostgresProjection:
 
     `handlers` run one statement per event in log order inside the batch transaction:
     simple, but slow; `folds` read the batch's rows once, fold in memory and write each
-    changed row once.
+    changed row once. `states` keep one row per key of state topics (which `topics`
+    includes): per batch the newest record of each key is upserted, or deleted if a
+    tombstone, in the same transaction as the checkpoint.
     """
 
     name: str
@@ -86,6 +119,7 @@ class PostgresProjection:
     handlers: Mapping[type, PostgresHandler] = field(default_factory=dict)
     folds: tuple[RowFold, ...] = ()
     rollups: tuple[Rollup, ...] = ()
+    states: tuple[StateTable, ...] = ()
 
     def handled_types(self) -> set[type]:
         return set(self.handlers) | {cls for fold in self.folds for cls in fold.handlers}
@@ -129,13 +163,13 @@ class Sink(Protocol):
 
     def apply(
         self,
-        batch: list[ProjectedEvent],
+        batch: Sequence[Projected],
         next_offsets: dict[PartitionKey, int],
         dead_lettered: tuple[Position, ...] = (),
     ) -> None:
         """Apply the batch, record dead-lettered positions and move the checkpoints."""
 
-    def redrive(self, event: ProjectedEvent) -> bool:
+    def redrive(self, event: Projected) -> bool:
         """Apply a dead-lettered event once; False when it was not pending (done before)."""
 
     def make_visible(self) -> None:

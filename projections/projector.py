@@ -21,8 +21,8 @@ from eventstore.position import Position
 from projections import metrics
 from projections.applier import BatchApplier, Stopped
 from projections.dead_letters import DeadLetterWriter
-from projections.decoding import EventDecoder, UndecodableEvent
-from projections.model import GenerationMoved, PartitionKey, ProjectedEvent, Sink
+from projections.decoding import Decoder, UndecodableEvent
+from projections.model import GenerationMoved, PartitionKey, Projected, Sink
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class Projector:
         consumer: Consumer,
         sink: Sink,
         topics: list[str],
-        decoder: EventDecoder,
+        decoder: Decoder,
         dead_letters: DeadLetterWriter,
         batch_size: int = 1000,
         linger: float = 0.05,
@@ -176,7 +176,7 @@ class DecodedBatch:
     """A consumed batch, decoded, on its way to the sink."""
 
     started: float
-    events: list[ProjectedEvent] = field(default_factory=list)
+    events: list[Projected] = field(default_factory=list)
     next_offsets: dict[PartitionKey, int] = field(default_factory=dict)
     undecodable: list[Position] = field(default_factory=list)
 

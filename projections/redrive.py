@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from projections.dead_letters import DeadLetter
-from projections.decoding import EventDecoder, UndecodableEvent
+from projections.decoding import Decoder, UndecodableEvent
 from projections.model import Sink
 
 
@@ -18,7 +18,7 @@ class RedriveReport:
     failed: list[tuple[DeadLetter, str]] = field(default_factory=list)
 
 
-def redrive(sink: Sink, decoder: EventDecoder, letters: list[DeadLetter]) -> RedriveReport:
+def redrive(sink: Sink, decoder: Decoder, letters: list[DeadLetter]) -> RedriveReport:
     """Decode and apply each letter in dead-letter order; the sink's pending marker makes a
     second redrive of the same letter a no-op. A letter that still fails stays pending."""
     report = RedriveReport()

@@ -26,10 +26,10 @@ from producers.processor.runner import CommandProcessor, Topology
 from producers.processor.writer import PartitionWriter
 from projections.consistency import consistent_with
 from projections.dead_letters import DeadLetterWriter, dead_letter_topic
-from projections.decoding import EventDecoder
+from projections.decoding import decoder_for
 from projections.model import OpenSearchProjection, PostgresProjection, Sink
-from projections.opensearch_sink import OpenSearchSink
-from projections.postgres_sink import PostgresSink
+from projections.opensearch import OpenSearchSink
+from projections.postgres import PostgresSink
 from projections.projector import Projector
 from skald.context import BoundedContext
 from skald.settings import Settings
@@ -234,11 +234,22 @@ class Services:
             consumer,
             sink,
             self.projection_topics(name),
-            EventDecoder(self.codec, self.mapper, sink.handled_types()),
+            decoder_for(self.codec, self.mapper, sink.handled_types(), self._state_topics(name)),
             self.dead_letter_writer(name),
             batch_size=self.settings.projection_batch_size,
             linger=self.settings.projection_linger_ms / 1000,
         )
+
+    def _state_topics(self, name: str) -> dict[str, str]:
+        """A projection's state topics: namespaced -> logical."""
+        states = [
+            s
+            for c in self.contexts
+            for p in c.postgres_projections
+            if p.name == name
+            for s in p.states
+        ]
+        return {self.settings.topic(state.topic): state.topic for state in states}
 
     def close(self) -> None:
         """Flush the producer and dispose of pools that were opened."""

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Column, Connection, Integer, MetaData, Table, Text, select, update
+from sqlalchemy import Column, Connection, Integer, MetaData, Table, Text, select, text, update
 
 from contexts.sales.order.events import OrderItem, OrderPlaced
 from contexts.sales.read_models import order_search
 from eventstore.envelope import Envelope
 from eventstore.position import Position
 from projections.model import PostgresProjection, ProjectedEvent
-from projections.postgres_sink import PostgresSink
+from projections.postgres import PostgresSink
+from projections.postgres.storage import namespace_generations
 from skald.services import Services
 
 TOPIC = "sales.order.events"
+
+
+@pytest.fixture(autouse=True)
+def _drop_generation_schemas(services: Services) -> Iterator[None]:
+    """Generations are schemas of their own: dropping the namespace schema leaves them."""
+    yield
+    with services.engine.begin() as conn:
+        for name in namespace_generations(conn, services.settings.pg_schema):
+            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
 
 
 def _placed(order_id: str, version: int, offset: int) -> ProjectedEvent:

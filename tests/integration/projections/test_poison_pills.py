@@ -16,7 +16,7 @@ from eventstore.envelope import Envelope
 from projections.dead_letters import dead_letter_topic, read_dead_letters
 from projections.decoding import EventDecoder
 from projections.model import PostgresProjection, Row, RowFold
-from projections.postgres_sink import PostgresSink
+from projections.postgres import PostgresSink
 from projections.projector import Projector
 from projections.redrive import redrive
 from skald.cli import app

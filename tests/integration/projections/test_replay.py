@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import func, inspect, select
 
 from contexts.sales.read_models.orders import customer_order_summary, orders
+from projections.postgres.storage import generation_schema
 from skald.services import Services
 from tests.integration.projections.actual import assert_models_equal, wait_caught_up
 from tests.integration.projections.expected import fold_log
@@ -111,8 +112,11 @@ def test_replay_from_earliest_under_live_traffic(
     assert observer.reads > 20
     for name in NAMES:
         assert services.sink(name).live_generation() == 2
-    tables = set(inspect(services.engine).get_table_names(schema=services.settings.pg_schema))
-    assert {"orders_v2", "stock_levels_v2"} <= tables and not {"orders_v1"} & tables
+    schema = services.settings.pg_schema
+    schemas = set(inspect(services.engine).get_schema_names())
+    for name in ("sales.orders", "inventory.stock-levels"):
+        assert generation_schema(schema, name, 2) in schemas  # the live generation
+        assert generation_schema(schema, name, 1) not in schemas  # dropped whole
     assert not services.opensearch.indices.exists(index=services.settings.index("orders") + "-v1")
     assert "now writes generation 2" in (tmp_path / "live.log").read_text()
     assert_models_equal(services, fold_log(services))
