@@ -30,7 +30,7 @@ from eventstore.envelope import Envelope
 from eventstore.outgoing import Stream
 from eventstore.position import Position
 from projections.model import Sink
-from projections.postgres.storage import generation_schema
+from projections.postgres.storage import generation_schema, namespace_generations
 from projections.replay import Replay
 from skald.provision import apply_topic_specs, create_read_models
 from skald.registry import CONTEXTS
@@ -372,5 +372,6 @@ def _drop(settings: Settings) -> None:
     services = Services(settings, CONTEXTS)
     services.opensearch.indices.delete(index=f"{settings.namespace}-*", ignore_unavailable=True)
     with services.engine.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{settings.namespace}" CASCADE'))
+        for schema in [settings.namespace, *namespace_generations(conn, settings.namespace)]:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     services.close()

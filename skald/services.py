@@ -26,7 +26,7 @@ from producers.processor.runner import CommandProcessor, Topology
 from producers.processor.writer import PartitionWriter
 from projections.consistency import consistent_with
 from projections.dead_letters import DeadLetterWriter, dead_letter_topic
-from projections.decoding import decoder_for
+from projections.decoding import Decoder, decoder_for
 from projections.model import OpenSearchProjection, PostgresProjection, Sink
 from projections.opensearch import OpenSearchSink
 from projections.postgres import PostgresSink
@@ -234,11 +234,15 @@ class Services:
             consumer,
             sink,
             self.projection_topics(name),
-            decoder_for(self.codec, self.mapper, sink.handled_types(), self._state_topics(name)),
+            self.decoder(name, sink),
             self.dead_letter_writer(name),
             batch_size=self.settings.projection_batch_size,
             linger=self.settings.projection_linger_ms / 1000,
         )
+
+    def decoder(self, name: str, sink: Sink) -> Decoder:
+        """What turns the projection's records into events and states (live, replay, redrive)."""
+        return decoder_for(self.codec, self.mapper, sink.handled_types(), self._state_topics(name))
 
     def _state_topics(self, name: str) -> dict[str, str]:
         """A projection's state topics: namespaced -> logical."""

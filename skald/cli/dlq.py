@@ -13,7 +13,6 @@ from projections.dead_letters import (
     header_pairs,
     read_dead_letters,
 )
-from projections.decoding import EventDecoder
 from projections.redrive import redrive
 from skald.cli.common import build_services, console, fail
 from skald.services import Services
@@ -83,8 +82,7 @@ def redrive_letters(
     if offset is not None:
         letters = [letter for letter in letters if letter.dlq_offset == offset]
     sink = services.sink(name)
-    decoder = EventDecoder(services.codec, services.mapper, sink.handled_types())
-    report = redrive(sink, decoder, letters)
+    report = redrive(sink, services.decoder(name, sink), letters)
     typer.echo(
         f"{len(report.applied)} applied, {len(report.already_done)} already redriven or not "
         f"pending, {len(report.failed)} failed"

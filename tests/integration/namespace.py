@@ -6,12 +6,13 @@ from confluent_kafka.admin import AdminClient
 from opensearchpy import OpenSearch
 from sqlalchemy import create_engine, text
 
+from projections.postgres.storage import namespace_generations
 from skald.services import sqlalchemy_url
 from skald.settings import Settings
 
 
 def drop_namespace(settings: Settings) -> None:
-    """Delete the namespace's topics, indices and PostgreSQL schema."""
+    """Delete the namespace's topics, indices and PostgreSQL schemas (generations included)."""
     assert settings.namespace, "refusing to drop the default namespace"
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
     topics = [t for t in admin.list_topics(timeout=10).topics if t.startswith(settings.namespace)]
@@ -22,5 +23,6 @@ def drop_namespace(settings: Settings) -> None:
     search.close()
     engine = create_engine(sqlalchemy_url(settings.pg_dsn))
     with engine.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{settings.namespace}" CASCADE'))
+        for schema in [settings.namespace, *namespace_generations(conn, settings.namespace)]:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     engine.dispose()
