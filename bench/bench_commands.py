@@ -112,7 +112,10 @@ def _restore(services: Services) -> list[Result]:
         settings.topic(STOCK.state_topic),
     )
     producer = Producer(
-        {**kafka_config.producer_config(settings), "queue.buffering.max.messages": 1_000_000}
+        {
+            **kafka_config.producer_config(settings.kafka_connection()),
+            "queue.buffering.max.messages": 1_000_000,
+        }
     )
     stream = Stream(events_topic, STOCK.name, "SKU-HOT")
     events = [StockRestocked("SKU-HOT", 1, datetime.now(UTC)) for _ in range(HOT_EVENTS)]
@@ -129,7 +132,9 @@ def _restore(services: Services) -> list[Result]:
     assert producer.flush(60) == 0
 
     def reader() -> Consumer:
-        return Consumer(kafka_config.reader_config(settings))
+        return Consumer(
+            kafka_config.reader_config(settings.kafka_connection(), settings.group("skald.reader"))
+        )
 
     started = time.perf_counter()
     restored = restoring.restore(

@@ -31,7 +31,7 @@ def follow(
 ) -> None:
     """Apply every batch of `topics` until `stop` is set, retrying from the last commit."""
     while not stop.is_set():
-        consumer = Consumer(consumer_config(settings, group))
+        consumer = Consumer(consumer_config(settings.kafka_connection(), settings.group(group)))
         try:
             while not set(topics) <= set(consumer.list_topics(timeout=10).topics):
                 if stop.wait(1):  # a changelog appears once its Faust app has started

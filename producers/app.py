@@ -1,27 +1,30 @@
-"""Builds the FastAPI application from the runtime services and the contexts' routes."""
+"""Builds the FastAPI application around routes it is given; knows no context or settings."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 
 import prometheus_client
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from producers.errors import install_error_handlers
 from producers.limits import BodySizeLimit
-from skald.services import Services
 
 
-def create_app(services: Services) -> FastAPI:
-    """The HTTP API; closes the services' clients on shutdown."""
+def build_api(
+    routers: Iterable[APIRouter],
+    max_body_bytes: int,
+    start: Callable[[], object],
+    close: Callable[[], object],
+) -> FastAPI:
+    """The HTTP API: `start` runs before the first request, `close` on shutdown."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # Build the clients before the first request, not racing inside it.
-        services.command_bus, services.engine, services.opensearch  # noqa: B018
+        start()
         yield
-        services.close()
+        close()
 
     app = FastAPI(
         title="Skald",
@@ -29,7 +32,7 @@ def create_app(services: Services) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
-    app.add_middleware(BodySizeLimit, max_bytes=services.settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     install_error_handlers(app)
 
     @app.get("/health", tags=["ops"], summary="Liveness")
@@ -38,7 +41,6 @@ def create_app(services: Services) -> FastAPI:
 
     app.mount("/metrics", prometheus_client.make_asgi_app())  # Prometheus scrapes the API here
 
-    for context in services.contexts:
-        for routes in context.routes:
-            app.include_router(routes(services))
+    for router in routers:
+        app.include_router(router)
     return app

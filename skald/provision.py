@@ -16,7 +16,7 @@ REPLY_TOPIC = TopicSpec("skald.replies", {"cleanup.policy": "delete", "retention
 def apply_topic_specs(services: Services) -> list[TopicResult]:
     """Create every declared topic that is missing."""
     specs = [REPLY_TOPIC, *(spec for context in services.contexts for spec in context.topics)]
-    return apply_topics(services.admin, specs, services.settings)
+    return apply_topics(services.admin, specs, services.settings.topic_defaults())
 
 
 def create_read_models(services: Services) -> list[str]:

@@ -23,7 +23,9 @@ def build_app(settings: Settings, datadir: Path) -> faust.App:
     return faust.App(
         app_id(settings),
         broker=brokers,
-        broker_credentials=broker_credentials(settings),  # PLAINTEXT, TLS or MSK IAM
+        broker_credentials=broker_credentials(
+            settings.kafka_connection()
+        ),  # PLAINTEXT, TLS or MSK IAM
         store="memory://",  # restored from the changelog on start: no local state to lose
         datadir=str(datadir),
         autodiscover=False,

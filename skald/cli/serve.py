@@ -52,7 +52,7 @@ def setup() -> None:
 @app.command()
 def api() -> None:
     """Serve the HTTP API."""
-    from producers.app import create_app
+    from skald.api import create_app
 
     services = build_services()
     settings = services.settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from producers.app import create_app
+from skald.api import create_app
 from skald.registry import CONTEXTS
 from skald.services import Services
 from skald.settings import Settings

@@ -13,7 +13,7 @@ from contexts.inventory.stock.events import StockReserved, StockRestocked
 from contexts.sales.order.events import OrderCancelled, OrderItem, OrderPlaced
 from eventstore.appender import Appended
 from eventstore.outgoing import Stream
-from producers.app import create_app
+from skald.api import create_app
 from skald.registry import CONTEXTS
 from skald.services import Services
 from tests.integration.projections.in_process import projecting
