@@ -13,7 +13,7 @@ from confluent_kafka import Consumer, Message, TopicPartition
 from eventstore.aggregate import AggregateType
 from eventstore.envelope import header_value
 from eventstore.outgoing import EventRecordFactory, Stream
-from producers.messages import CORRELATION_ID, REPLY_TO, CommandMessage, Reply
+from producers.messages import CORRELATION_ID, REPLY_TO, CommandMessage, OutcomeKind, Reply
 from producers.processor import metrics
 from producers.processor.decisions import Decision, complete, decide
 from producers.processor.records import AggregateRecord
@@ -60,7 +60,7 @@ def process_batch(
     writer.begin()
     try:
         handled, refusals = _decide_all(context, owned, batch, working, writer)
-        statuses: list[int] = []
+        outcomes: list[OutcomeKind] = []
         positions = writer.flush()
         flushed = time.perf_counter()
         for item in handled:
@@ -68,10 +68,10 @@ def process_batch(
             token = positions[ticket].token() if ticket is not None else None
             reply = complete(item.record, item.message, item.decision, token)
             _send_reply(writer, item.message.reply_to, item.message.correlation_id, reply)
-            statuses.append(reply.status)
+            outcomes.append(reply.kind)
         for reply_to, correlation_id, reply in refusals:
             _send_reply(writer, reply_to, correlation_id, reply)
-            statuses.append(reply.status)
+            outcomes.append(reply.kind)
         snapshots = SnapshotCodec(context.aggregate)
         changed = {i.message.aggregate_id for i in handled if not i.decision.replayed}
         for aggregate_id in changed:
@@ -95,7 +95,7 @@ def process_batch(
         writer.abort()
         raise
     owned.records.update(working)
-    _count(context.aggregate.name, statuses, handled, time.perf_counter() - started)
+    _count(context.aggregate.name, outcomes, handled, time.perf_counter() - started)
     log.debug(
         "%s[%d]: %d commands in %.1f ms (flush %.1f ms, commit %.1f ms)",
         context.aggregate.name,
@@ -107,12 +107,14 @@ def process_batch(
     )
 
 
-def _count(aggregate: str, statuses: list[int], handled: list[_Handled], seconds: float) -> None:
+def _count(
+    aggregate: str, outcomes: list[OutcomeKind], handled: list[_Handled], seconds: float
+) -> None:
     """A committed batch in the metrics."""
     metrics.TRANSACTIONS.labels(aggregate, "committed").inc()
     metrics.BATCH_SECONDS.labels(aggregate).observe(seconds)
-    for status in statuses:
-        metrics.COMMANDS.labels(aggregate, str(status)).inc()
+    for kind in outcomes:
+        metrics.COMMANDS.labels(aggregate, kind.value).inc()
     appended = sum(len(item.decision.events) for item in handled if not item.decision.replayed)
     if appended:
         metrics.EVENTS.labels(aggregate).inc(appended)
@@ -168,7 +170,7 @@ def _refusal(raw: Message, reason: str) -> tuple[str, str, Reply] | None:
     correlation_id = header_value(raw.headers(), CORRELATION_ID)
     if not reply_to or not correlation_id:
         return None  # nobody to tell; the offset still moves past it
-    return (reply_to, correlation_id, Reply(400, {"detail": reason}))
+    return (reply_to, correlation_id, Reply(OutcomeKind.UNREADABLE, detail=reason))
 
 
 def _send_reply(writer: PartitionWriter, reply_to: str, correlation_id: str, reply: Reply) -> None:

@@ -6,12 +6,12 @@ append and the reply to send, which it completes with positions once the events 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import reduce
 from typing import Any
 
 from eventstore.aggregate import AggregateType
-from producers.messages import CommandMessage, Reply
+from producers.messages import CommandMessage, OutcomeKind, Reply
 from producers.processor.records import AggregateRecord
 
 
@@ -30,7 +30,6 @@ def decide(
     record: AggregateRecord[Any],
     message: CommandMessage,
     command: object,
-    created_status: int = 201,
 ) -> Decision:
     """Decide one command against a record and update the record in place."""
     key = message.idempotency_key
@@ -38,30 +37,30 @@ def decide(
         stored = record.outcomes[key]
         if stored.fingerprint != message.request_fingerprint:
             detail = f"Idempotency-Key {key!r} was already used for a different request"
-            return Decision([], Reply(422, {"detail": detail}), replayed=True)
+            return Decision([], Reply(OutcomeKind.KEY_REUSED, detail=detail), replayed=True)
         return Decision([], stored.reply, replayed=True)
     if message.expected_version is not None and message.expected_version != record.version:
         detail = (
             f"{aggregate.name} {message.aggregate_id} is at version {record.version}, "
             f"not {message.expected_version}"
         )
-        return _rejected(record, message, 409, detail, "WrongExpectedVersion")
+        conflict = OutcomeKind.VERSION_CONFLICT
+        return _rejected(record, message, conflict, detail, "WrongExpectedVersion")
     try:
         events = aggregate.decide(record.state, command)
     except aggregate.domain_error as error:
-        status = aggregate.rejection_status(error)
-        return _rejected(record, message, status, str(error), type(error).__name__)
+        rejected = OutcomeKind.REJECTED
+        return _rejected(record, message, rejected, str(error), type(error).__name__)
     first_version = record.version + 1
     record.state = reduce(aggregate.evolve, events, record.state)
     record.version += len(events)
-    status = created_status if events and first_version == 1 else 200
-    body = {
-        "id": message.aggregate_id,
-        "version": record.version,
-        "position": None,
-        "events": [type(event).__name__ for event in events],
-    }
-    reply = Reply(status, body)
+    reply = Reply(
+        OutcomeKind.ACCEPTED,
+        aggregate_id=message.aggregate_id,
+        created=bool(events) and first_version == 1,
+        version=record.version,
+        events=tuple(type(event).__name__ for event in events),
+    )
     if key is not None:
         # Remembered now, so a duplicate later in the same batch replays it; `complete`
         # swaps in the reply with its position once the events have landed.
@@ -70,9 +69,13 @@ def decide(
 
 
 def _rejected(
-    record: AggregateRecord[Any], message: CommandMessage, status: int, detail: str, error: str
+    record: AggregateRecord[Any],
+    message: CommandMessage,
+    kind: OutcomeKind,
+    detail: str,
+    error: str,
 ) -> Decision:
-    reply = Reply(status, {"detail": detail, "error": error, "current_version": record.version})
+    reply = Reply(kind, error=error, detail=detail, current_version=record.version)
     if message.idempotency_key is not None:
         record.remember(message.idempotency_key, message.request_fingerprint, reply)
     return Decision([], reply)
@@ -96,7 +99,7 @@ def complete(
         return decision.reply
     if not decision.reply.accepted:
         return decision.reply
-    reply = Reply(decision.reply.status, {**decision.reply.body, "position": position_token})
+    reply = replace(decision.reply, position=position_token)
     if key is not None:
         record.remember(key, message.request_fingerprint, reply)
     return reply

@@ -161,7 +161,7 @@ class CommandProcessor:
             self._consumer.seek(TopicPartition(key[0], key[1], messages[0].offset() or 0))
 
     def _parse(self, topology: Topology, message: Message) -> tuple[CommandMessage, object] | str:
-        """The command, or why it can't be handled (answered as a 400)."""
+        """The command, or why it can't be handled (answered as unreadable)."""
         try:
             command = CommandMessage.parse(message.key(), message.value(), message.headers())
             if command.command_type not in {
