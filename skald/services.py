@@ -21,7 +21,8 @@ from eventstore.schemas import SchemaRepository
 from eventstore.topics import TopicSpec, apply_topics
 from eventstore.upcasting import Upcasters
 from producers.command_bus import CommandBus
-from producers.processor.runner import CommandProcessor, Topology
+from producers.processor.partitions import Topology
+from producers.processor.runner import CommandProcessor
 from producers.processor.writer import PartitionWriter
 from projections.dead_letters import DeadLetterWriter, dead_letter_topic
 from projections.decoding import EventDecoder

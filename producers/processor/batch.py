@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from confluent_kafka import Consumer, Message, TopicPartition
 
@@ -16,12 +16,10 @@ from eventstore.outgoing import EventRecordFactory, Stream
 from producers.messages import CORRELATION_ID, REPLY_TO, CommandMessage, OutcomeKind, Reply
 from producers.processor import metrics
 from producers.processor.decisions import Decision, complete, decide
+from producers.processor.partitions import OwnedPartition
 from producers.processor.records import AggregateRecord
 from producers.processor.snapshots import SnapshotCodec
 from producers.processor.writer import PartitionWriter, WriterFenced
-
-if TYPE_CHECKING:
-    from producers.processor.runner import OwnedPartition
 
 log = logging.getLogger(__name__)
 

@@ -14,41 +14,19 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
-from eventstore.aggregate import AggregateType
 from eventstore.codec import EventCodec
 from eventstore.mapper import EventMapper, UnknownEventType
 from eventstore.outgoing import EventRecordFactory
 from producers.messages import CommandMessage, MalformedMessage
 from producers.processor.batch import BatchContext, process_batch
-from producers.processor.restore import Records, restore
+from producers.processor.partitions import OwnedPartition, Topology
+from producers.processor.restore import restore
 from producers.processor.writer import PartitionWriter, WriterFenced
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class OwnedPartition:
-    """A command partition this process writes, with its writer and restored records."""
-
-    aggregate: AggregateType[Any]
-    partition: int
-    writer: PartitionWriter
-    records: Records
-
-
-@dataclass(frozen=True, slots=True)
-class Topology:
-    """The namespaced topics of one aggregate type."""
-
-    aggregate: AggregateType[Any]
-    commands: str
-    events: str
-    state: str
 
 
 class CommandProcessor:
