@@ -11,6 +11,9 @@ from confluent_kafka.admin import AdminClient
 from opensearchpy import OpenSearch
 from sqlalchemy import Engine, create_engine
 
+from command_processor.partitions import Topology
+from command_processor.runner import CommandProcessor
+from command_processor.writer import PartitionWriter
 from eventstore import kafka_config
 from eventstore.aggregate import AggregateType
 from eventstore.appender import KafkaEventAppender
@@ -21,9 +24,6 @@ from eventstore.schemas import SchemaRepository
 from eventstore.topics import TopicSpec, apply_topics
 from eventstore.upcasting import Upcasters
 from producers.command_bus import CommandBus
-from producers.processor.partitions import Topology
-from producers.processor.runner import CommandProcessor
-from producers.processor.writer import PartitionWriter
 from projections.dead_letters import DeadLetterWriter, dead_letter_topic
 from projections.decoding import EventDecoder
 from projections.model import OpenSearchProjection, PostgresProjection, Sink

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from command_processor.decisions import complete, decide
+from command_processor.hosted import HostedAggregate
 from contexts.inventory.aggregates import STOCK
 from contexts.inventory.api import STOCK_REJECTIONS
 from contexts.inventory.stock import decider
@@ -14,8 +16,6 @@ from contexts.sales.aggregates import ORDER
 from contexts.sales.api import ORDER_REJECTIONS
 from producers.http_commands import http_answer, rejection_status
 from producers.messages import CommandMessage, OutcomeKind, Reply
-from producers.processor.decisions import complete, decide
-from producers.processor.records import AggregateRecord
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -27,9 +27,9 @@ def _message(
 
 
 def test_an_accepted_command_is_created_then_changed_and_answers_201_then_200() -> None:
-    record = AggregateRecord(STOCK.initial)
+    hosted = HostedAggregate(STOCK.initial)
     first = complete(
-        record, _message(), decide(STOCK, record, _message(), Restock("SKU-1", 5, NOW)), "p:0:0"
+        hosted, _message(), decide(STOCK, hosted, _message(), Restock("SKU-1", 5, NOW)), "p:0:0"
     )
     assert (first.kind, first.created, first.version, first.position) == (
         OutcomeKind.ACCEPTED,
@@ -41,13 +41,13 @@ def test_an_accepted_command_is_created_then_changed_and_answers_201_then_200() 
         201,
         {"sku": "SKU-1", "version": 1, "position": "p:0:0", "events": ["StockRestocked"]},
     )
-    second = decide(STOCK, record, _message(), Restock("SKU-1", 5, NOW)).reply
+    second = decide(STOCK, hosted, _message(), Restock("SKU-1", 5, NOW)).reply
     assert not second.created and http_answer(second, STOCK, STOCK_REJECTIONS, "sku")[0] == 200
 
 
 def test_a_wrong_expected_version_is_a_conflict_naming_the_current_version() -> None:
-    record = AggregateRecord(STOCK.initial, version=3)
-    reply = decide(STOCK, record, _message(expected=1), Restock("SKU-1", 5, NOW)).reply
+    hosted = HostedAggregate(STOCK.initial, version=3)
+    reply = decide(STOCK, hosted, _message(expected=1), Restock("SKU-1", 5, NOW)).reply
     assert reply.kind is OutcomeKind.VERSION_CONFLICT
     assert http_answer(reply, STOCK, STOCK_REJECTIONS, "sku") == (
         409,
@@ -60,9 +60,9 @@ def test_a_wrong_expected_version_is_a_conflict_naming_the_current_version() -> 
 
 
 def test_a_reused_idempotency_key_is_a_422_with_only_a_detail() -> None:
-    record = AggregateRecord(STOCK.initial)
-    decide(STOCK, record, _message("k", "first"), Restock("SKU-1", 5, NOW))
-    reply = decide(STOCK, record, _message("k", "other"), Restock("SKU-1", 6, NOW)).reply
+    hosted = HostedAggregate(STOCK.initial)
+    decide(STOCK, hosted, _message("k", "first"), Restock("SKU-1", 5, NOW))
+    reply = decide(STOCK, hosted, _message("k", "other"), Restock("SKU-1", 6, NOW)).reply
     assert reply.kind is OutcomeKind.KEY_REUSED
     status, body = http_answer(reply, STOCK, STOCK_REJECTIONS, "sku")
     assert status == 422 and list(body) == ["detail"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from confluent_kafka import Consumer
 
+from command_processor.writer import PartitionWriter, WriterFenced
 from eventstore import kafka_config
 from eventstore.topics import TopicSpec, apply_topics
-from producers.processor.writer import PartitionWriter, WriterFenced
 from skald.services import Services
 from tests.integration.kafka_probe import read_all
 

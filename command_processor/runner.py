@@ -17,14 +17,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
+from command_processor.batch import BatchContext, process_batch
+from command_processor.partitions import OwnedPartition, Topology
+from command_processor.restore import restore
+from command_processor.writer import PartitionWriter, WriterFenced
 from eventstore.codec import EventCodec
 from eventstore.mapper import EventMapper, UnknownEventType
 from eventstore.outgoing import EventRecordFactory
 from producers.messages import CommandMessage, MalformedMessage
-from producers.processor.batch import BatchContext, process_batch
-from producers.processor.partitions import OwnedPartition, Topology
-from producers.processor.restore import restore
-from producers.processor.writer import PartitionWriter, WriterFenced
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +107,9 @@ class CommandProcessor:
                 self._codec,
                 self._mapper,
             )
-            for number, records in restored.items():
+            for number, hosted in restored.items():
                 self._owned[(topic, number)] = OwnedPartition(
-                    topology.aggregate, number, writers[(topic, number)], records
+                    topology.aggregate, number, writers[(topic, number)], hosted
                 )
         log.info("assigned %s", [f"{tp.topic}[{tp.partition}]" for tp in partitions])
         consumer.incremental_assign(partitions)

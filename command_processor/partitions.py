@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from command_processor.hosted import HostedAggregates
+from command_processor.writer import PartitionWriter
 from eventstore.aggregate import AggregateType
-from producers.processor.restore import Records
-from producers.processor.writer import PartitionWriter
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,9 +23,9 @@ class Topology:
 
 @dataclass(slots=True)
 class OwnedPartition:
-    """A command partition this process writes, with its writer and restored records."""
+    """A command partition this process writes, with its writer and hosted aggregates."""
 
     aggregate: AggregateType[Any]
     partition: int
     writer: PartitionWriter
-    records: Records
+    hosted: HostedAggregates

@@ -1,6 +1,6 @@
 """Pure command handling: idempotency, optimistic concurrency, then the aggregate's decider.
 
-No Kafka here: the processor feeds a record and a command in, and gets back the events to
+No Kafka here: the processor feeds an aggregate and a command in, and gets back the events to
 append and the reply to send, which it completes with positions once the events landed.
 """
 
@@ -10,9 +10,9 @@ from dataclasses import dataclass, replace
 from functools import reduce
 from typing import Any
 
+from command_processor.hosted import HostedAggregate
 from eventstore.aggregate import AggregateType
 from producers.messages import CommandMessage, OutcomeKind, Reply
-from producers.processor.records import AggregateRecord
 
 
 @dataclass(slots=True)
@@ -27,62 +27,62 @@ class Decision:
 
 def decide(
     aggregate: AggregateType[Any],
-    record: AggregateRecord[Any],
+    hosted: HostedAggregate[Any],
     message: CommandMessage,
     command: object,
 ) -> Decision:
-    """Decide one command against a record and update the record in place."""
+    """Decide one command against a hosted aggregate and update it in place."""
     key = message.idempotency_key
-    if key is not None and key in record.outcomes:
-        stored = record.outcomes[key]
+    if key is not None and key in hosted.outcomes:
+        stored = hosted.outcomes[key]
         if stored.fingerprint != message.request_fingerprint:
             detail = f"Idempotency-Key {key!r} was already used for a different request"
             return Decision([], Reply(OutcomeKind.KEY_REUSED, detail=detail), replayed=True)
         return Decision([], stored.reply, replayed=True)
-    if message.expected_version is not None and message.expected_version != record.version:
+    if message.expected_version is not None and message.expected_version != hosted.version:
         detail = (
-            f"{aggregate.name} {message.aggregate_id} is at version {record.version}, "
+            f"{aggregate.name} {message.aggregate_id} is at version {hosted.version}, "
             f"not {message.expected_version}"
         )
         conflict = OutcomeKind.VERSION_CONFLICT
-        return _rejected(record, message, conflict, detail, "WrongExpectedVersion")
+        return _rejected(hosted, message, conflict, detail, "WrongExpectedVersion")
     try:
-        events = aggregate.decide(record.state, command)
+        events = aggregate.decide(hosted.state, command)
     except aggregate.domain_error as error:
         rejected = OutcomeKind.REJECTED
-        return _rejected(record, message, rejected, str(error), type(error).__name__)
-    first_version = record.version + 1
-    record.state = reduce(aggregate.evolve, events, record.state)
-    record.version += len(events)
+        return _rejected(hosted, message, rejected, str(error), type(error).__name__)
+    first_version = hosted.version + 1
+    hosted.state = reduce(aggregate.evolve, events, hosted.state)
+    hosted.version += len(events)
     reply = Reply(
         OutcomeKind.ACCEPTED,
         aggregate_id=message.aggregate_id,
         created=bool(events) and first_version == 1,
-        version=record.version,
+        version=hosted.version,
         events=tuple(type(event).__name__ for event in events),
     )
     if key is not None:
         # Remembered now, so a duplicate later in the same batch replays it; `complete`
         # swaps in the reply with its position once the events have landed.
-        record.remember(key, message.request_fingerprint, reply)
+        hosted.remember(key, message.request_fingerprint, reply)
     return Decision(events, reply, first_version=first_version)
 
 
 def _rejected(
-    record: AggregateRecord[Any],
+    hosted: HostedAggregate[Any],
     message: CommandMessage,
     kind: OutcomeKind,
     detail: str,
     error: str,
 ) -> Decision:
-    reply = Reply(kind, error=error, detail=detail, current_version=record.version)
+    reply = Reply(kind, error=error, detail=detail, current_version=hosted.version)
     if message.idempotency_key is not None:
-        record.remember(message.idempotency_key, message.request_fingerprint, reply)
+        hosted.remember(message.idempotency_key, message.request_fingerprint, reply)
     return Decision([], reply)
 
 
 def complete(
-    record: AggregateRecord[Any],
+    hosted: HostedAggregate[Any],
     message: CommandMessage,
     decision: Decision,
     position_token: str | None,
@@ -93,7 +93,7 @@ def complete(
     """
     key = message.idempotency_key
     if decision.replayed:
-        stored = record.outcomes.get(key) if key is not None else None
+        stored = hosted.outcomes.get(key) if key is not None else None
         if stored is not None and stored.fingerprint == message.request_fingerprint:
             return stored.reply
         return decision.reply
@@ -101,5 +101,5 @@ def complete(
         return decision.reply
     reply = replace(decision.reply, position=position_token)
     if key is not None:
-        record.remember(key, message.request_fingerprint, reply)
+        hosted.remember(key, message.request_fingerprint, reply)
     return reply
