@@ -40,7 +40,7 @@ def _event(n: int) -> OrderPlaced:
 
 def _skald_append(services: Services, topic: str) -> tuple[float, int]:
     config = {
-        **kafka_config.producer_config(services.settings),
+        **kafka_config.producer_config(services.settings.kafka_connection()),
         **PRODUCER_PROPS,
         "queue.buffering.max.messages": 1_000_000,
     }
@@ -103,7 +103,9 @@ def run(settings: Settings) -> list[Result]:
         settings.model_copy(update={"namespace": f"bench{uuid.uuid4().hex[:6]}"}), CONTEXTS
     )
     ours, theirs = (
-        apply_topics(services.admin, [TopicSpec(name, partitions=3)], services.settings)[0].topic
+        apply_topics(
+            services.admin, [TopicSpec(name, partitions=3)], services.settings.topic_defaults()
+        )[0].topic
         for name in ("append", "perf")
     )
     rate, record_size = _skald_append(services, ours)

@@ -15,13 +15,13 @@ from confluent_kafka import Consumer, Producer
 
 from bench.processes import spawn_skald
 from bench.result import Result
+from command_processor import restore as restoring
+from command_processor.hosted import HostedAggregate
+from command_processor.snapshots import SnapshotCodec
 from contexts.inventory.aggregates import STOCK
 from contexts.inventory.stock.events import StockRestocked
 from eventstore import kafka_config
 from eventstore.outgoing import Stream
-from producers.processor import restore as restoring
-from producers.processor.records import AggregateRecord
-from producers.processor.snapshots import SnapshotCodec
 from skald.provision import apply_topic_specs
 from skald.registry import CONTEXTS
 from skald.services import Services
@@ -112,7 +112,10 @@ def _restore(services: Services) -> list[Result]:
         settings.topic(STOCK.state_topic),
     )
     producer = Producer(
-        {**kafka_config.producer_config(settings), "queue.buffering.max.messages": 1_000_000}
+        {
+            **kafka_config.producer_config(settings.kafka_connection()),
+            "queue.buffering.max.messages": 1_000_000,
+        }
     )
     stream = Stream(events_topic, STOCK.name, "SKU-HOT")
     events = [StockRestocked("SKU-HOT", 1, datetime.now(UTC)) for _ in range(HOT_EVENTS)]
@@ -124,12 +127,14 @@ def _restore(services: Services) -> list[Result]:
         if version % 10000 == 0:
             producer.flush()
     state = reduce(STOCK.evolve, events, STOCK.initial)
-    snapshot = SnapshotCodec(STOCK).encode(AggregateRecord(state, HOT_EVENTS))
+    snapshot = SnapshotCodec(STOCK).encode(HostedAggregate(state, HOT_EVENTS))
     producer.produce(state_topic, key=b"SKU-HOT", value=snapshot, partition=0)
     assert producer.flush(60) == 0
 
     def reader() -> Consumer:
-        return Consumer(kafka_config.reader_config(settings))
+        return Consumer(
+            kafka_config.reader_config(settings.kafka_connection(), settings.group("skald.reader"))
+        )
 
     started = time.perf_counter()
     restored = restoring.restore(

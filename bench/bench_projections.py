@@ -87,7 +87,9 @@ def _events(n: int) -> list[tuple[str, int, object]]:
 
 def _fill(services: Services, count: int) -> list[dict[str, object]]:
     """Produce `count` events; returns one row per event, as the read model writes it."""
-    producer = Producer({**kafka_config.producer_config(services.settings), "linger.ms": 50})
+    producer = Producer(
+        {**kafka_config.producer_config(services.settings.kafka_connection()), "linger.ms": 50}
+    )
     topic = services.settings.topic(TOPIC)
     rows: list[dict[str, object]] = []
     now = datetime.now(UTC)
@@ -257,7 +259,10 @@ def _freshness(services: Services) -> list[Result]:
     topic = services.settings.topic(TOPIC)
     probe = Consumer(
         {
-            **kafka_config.consumer_config(services.settings, f"bench.probe.{uuid.uuid4().hex}"),
+            **kafka_config.consumer_config(
+                services.settings.kafka_connection(),
+                services.settings.group(f"bench.probe.{uuid.uuid4().hex}"),
+            ),
             "auto.offset.reset": "latest",
         }
     )

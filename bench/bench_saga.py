@@ -40,7 +40,12 @@ class Confirmations:
         self._stop = threading.Event()
         topic = settings.topic(ORDER.events_topic)
         self._consumer = Consumer(
-            {**kafka_config.reader_config(settings), "enable.partition.eof": False}
+            {
+                **kafka_config.reader_config(
+                    settings.kafka_connection(), settings.group("skald.reader")
+                ),
+                "enable.partition.eof": False,
+            }
         )
         partitions = self._consumer.list_topics(topic, timeout=10).topics[topic].partitions
         self._consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from eventstore.topics import EVENT_TOPIC_CONFIG, TopicSpec
@@ -23,9 +23,10 @@ COMMAND_TOPIC_CONFIG = {"cleanup.policy": "delete", "retention.ms": str(7 * 24 *
 class AggregateType(Generic[S]):
     """Everything the command processor needs to host one kind of aggregate.
 
-    `rejections` maps domain errors to the status a caller sees (409, 422, 404...); a domain
-    error not listed there is a 422. Topics are `<context>.<name>.{commands,events,state}`,
-    co-partitioned so one partition's commands, events and snapshots live together.
+    A command the decider refuses raises a subclass of `domain_error`; the processor answers
+    it as a rejection naming that class, and the edge (HTTP) decides what a caller sees.
+    Topics are `<context>.<name>.{commands,events,state}`, co-partitioned so one partition's
+    commands, events and snapshots live together.
     """
 
     context: str
@@ -38,7 +39,6 @@ class AggregateType(Generic[S]):
     command_classes: tuple[type, ...]
     aggregate_id: Callable[[Any], str]
     domain_error: type[Exception] = Exception
-    rejections: Mapping[type[Exception], int] = field(default_factory=dict)
 
     @property
     def events_topic(self) -> str:
@@ -59,10 +59,3 @@ class AggregateType(Generic[S]):
             TopicSpec(self.commands_topic, dict(COMMAND_TOPIC_CONFIG)),
             TopicSpec(self.state_topic, dict(STATE_TOPIC_CONFIG)),
         )
-
-    def rejection_status(self, error: Exception) -> int:
-        """The status for a domain error: the most specific class listed wins."""
-        for cls in type(error).__mro__:
-            if cls in self.rejections:
-                return self.rejections[cls]
-        return 422

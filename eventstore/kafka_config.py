@@ -1,25 +1,28 @@
-"""librdkafka settings for every Skald client, each non-default key saying why."""
+"""librdkafka settings for every Skald client, each non-default key saying why.
+
+Group ids arrive whole: namespacing them is the caller's business, not the event store's.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from eventstore.kafka_connection import KafkaConnection
 from eventstore.kafka_security import security_config
-from skald.settings import Settings
 
 
-def _common(settings: Settings) -> dict[str, Any]:
+def _common(connection: KafkaConnection) -> dict[str, Any]:
     return {
-        "bootstrap.servers": settings.kafka_bootstrap,
+        "bootstrap.servers": connection.bootstrap,
         "client.id": "skald",
-        **security_config(settings),
+        **security_config(connection),
     }
 
 
-def producer_config(settings: Settings) -> dict[str, Any]:
+def producer_config(connection: KafkaConnection) -> dict[str, Any]:
     """An idempotent producer whose acknowledged writes are on every in-sync replica."""
     return {
-        **_common(settings),
+        **_common(connection),
         "acks": "all",  # acknowledged means on all in-sync replicas: nothing acked is lost
         "enable.idempotence": True,  # retries never duplicate or reorder within a partition
         "partitioner": "murmur2_random",  # same key -> same partition as Java/aiokafka/Faust
@@ -28,11 +31,11 @@ def producer_config(settings: Settings) -> dict[str, Any]:
     }
 
 
-def consumer_config(settings: Settings, group: str) -> dict[str, Any]:
+def consumer_config(connection: KafkaConnection, group_id: str) -> dict[str, Any]:
     """A consumer whose offsets live in the sink, not in Kafka's group offsets."""
     return {
-        **_common(settings),
-        "group.id": settings.group(group),
+        **_common(connection),
+        "group.id": group_id,
         "enable.auto.commit": False,  # offsets commit with the read model, in its transaction
         "enable.auto.offset.store": False,  # same reason: Kafka never decides our position
         "auto.offset.reset": "earliest",  # a new projection starts from the first event
@@ -41,26 +44,28 @@ def consumer_config(settings: Settings, group: str) -> dict[str, Any]:
     }
 
 
-def admin_config(settings: Settings) -> dict[str, Any]:
+def admin_config(connection: KafkaConnection) -> dict[str, Any]:
     """An admin client for topic management and health checks."""
-    return _common(settings)
+    return _common(connection)
 
 
-def transactional_producer_config(settings: Settings, transactional_id: str) -> dict[str, Any]:
+def transactional_producer_config(
+    connection: KafkaConnection, transactional_id: str
+) -> dict[str, Any]:
     """A producer that writes a partition's events, snapshots, replies and offsets atomically."""
     return {
-        **producer_config(settings),
+        **producer_config(connection),
         "transactional.id": transactional_id,  # stable per partition: a successor fences us
         "linger.ms": 0,  # a transaction flushes explicitly; lingering only adds latency
         "transaction.timeout.ms": 30000,  # a stalled writer's open transaction aborts soon
     }
 
 
-def command_consumer_config(settings: Settings, group: str) -> dict[str, Any]:
+def command_consumer_config(connection: KafkaConnection, group_id: str) -> dict[str, Any]:
     """The command processor's consumer: offsets commit inside its transactions."""
     return {
-        **_common(settings),
-        "group.id": settings.group(group),
+        **_common(connection),
+        "group.id": group_id,
         "enable.auto.commit": False,  # offsets commit with the events, in the transaction
         "enable.auto.offset.store": False,
         "auto.offset.reset": "earliest",  # a new group handles every command not yet handled
@@ -74,11 +79,11 @@ def command_consumer_config(settings: Settings, group: str) -> dict[str, Any]:
     }
 
 
-def reader_config(settings: Settings) -> dict[str, Any]:
+def reader_config(connection: KafkaConnection, group_id: str) -> dict[str, Any]:
     """A consumer that assigns partitions by hand and only reads (restores, replies)."""
     return {
-        **_common(settings),
-        "group.id": settings.group("skald.reader"),  # required by the client, never joined
+        **_common(connection),
+        "group.id": group_id,  # required by the client, never joined
         "enable.auto.commit": False,
         "isolation.level": "read_committed",  # only what committed transactions wrote
         "enable.partition.eof": True,  # tells a restore it reached the end

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from skald.settings import Settings
+from eventstore.kafka_connection import KafkaConnection
 
 OAuthCallback = Callable[[str], tuple[str, float]]
 
@@ -25,18 +25,18 @@ def msk_iam_token_callback(region: str) -> OAuthCallback:
     return token
 
 
-def security_config(settings: Settings) -> dict[str, Any]:
-    """librdkafka security settings for the configured cluster."""
-    config: dict[str, Any] = {"security.protocol": settings.kafka_security_protocol}
-    if settings.kafka_ssl_ca_location:
-        config["ssl.ca.location"] = settings.kafka_ssl_ca_location
-    if settings.kafka_auth == "msk-iam":
-        assert settings.aws_region is not None  # enforced by Settings
+def security_config(connection: KafkaConnection) -> dict[str, Any]:
+    """librdkafka security settings for the cluster."""
+    config: dict[str, Any] = {"security.protocol": connection.security_protocol}
+    if connection.ssl_ca_location:
+        config["ssl.ca.location"] = connection.ssl_ca_location
+    if connection.auth == "msk-iam":
+        assert connection.aws_region is not None  # enforced by KafkaConnection
         config.update(
             {
                 "security.protocol": "SASL_SSL",  # IAM auth only exists over TLS
                 "sasl.mechanism": "OAUTHBEARER",
-                "oauth_cb": msk_iam_token_callback(settings.aws_region),
+                "oauth_cb": msk_iam_token_callback(connection.aws_region),
             }
         )
     return config

@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from skald.settings import Settings
-
 # Event topics are the store of record: never delete by age or size.
 EVENT_TOPIC_CONFIG = {"cleanup.policy": "delete", "retention.ms": "-1", "retention.bytes": "-1"}
 
@@ -19,7 +17,26 @@ class TopicSpec:
 
     name: str
     config: dict[str, str] = field(default_factory=lambda: dict(EVENT_TOPIC_CONFIG))
-    partitions: int | None = None  # None: the settings' default
+    partitions: int | None = None  # None: the defaults' partitions
+
+
+def namespaced(namespace: str, name: str) -> str:
+    """A logical name in a namespace; the empty namespace leaves it as it is."""
+    return f"{namespace}.{name}" if namespace else name
+
+
+@dataclass(frozen=True, slots=True)
+class TopicDefaults:
+    """How new topics are created, and the namespace their logical names are placed in."""
+
+    partitions: int
+    replication: int
+    min_insync_replicas: int
+    namespace: str = ""
+
+    def topic(self, name: str) -> str:
+        """The namespaced name of a logical topic."""
+        return namespaced(self.namespace, name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,20 +49,20 @@ class TopicResult:
 
 
 def apply_topics(
-    admin: AdminClient, specs: list[TopicSpec], settings: Settings, timeout: float = 30.0
+    admin: AdminClient, specs: list[TopicSpec], defaults: TopicDefaults, timeout: float = 30.0
 ) -> list[TopicResult]:
     """Create every missing topic; existing topics are left as they are."""
     existing = admin.list_topics(timeout=timeout).topics
     missing = []
     results = []
     for spec in specs:
-        name = settings.topic(spec.name)
+        name = defaults.topic(spec.name)
         if name in existing:
             results.append(TopicResult(name, "exists", len(existing[name].partitions)))
             continue
-        partitions = spec.partitions or settings.topic_partitions
-        config = {**spec.config, "min.insync.replicas": str(settings.topic_min_insync_replicas)}
-        missing.append(NewTopic(name, partitions, settings.topic_replication, config=config))
+        partitions = spec.partitions or defaults.partitions
+        config = {**spec.config, "min.insync.replicas": str(defaults.min_insync_replicas)}
+        missing.append(NewTopic(name, partitions, defaults.replication, config=config))
         results.append(TopicResult(name, "created", partitions))
     if missing:
         for future in admin.create_topics(missing, request_timeout=timeout).values():

@@ -1,4 +1,4 @@
-"""Faust (aiokafka) credentials from the same settings as every confluent-kafka client:
+"""Faust (aiokafka) credentials from the same connection as every confluent-kafka client:
 PLAINTEXT locally, TLS, or TLS + IAM (SASL/OAUTHBEARER) on Amazon MSK."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import ssl
 from aiokafka.abc import AbstractTokenProvider
 from faust.auth import Credentials, OAuthCredentials, SSLCredentials
 
-from skald.settings import Settings
+from eventstore.kafka_connection import KafkaConnection
 
 
 class MskIamTokenProvider(AbstractTokenProvider):
@@ -27,20 +27,20 @@ class MskIamTokenProvider(AbstractTokenProvider):
         return str(value)
 
 
-def broker_credentials(settings: Settings) -> Credentials | None:
+def broker_credentials(connection: KafkaConnection) -> Credentials | None:
     """The credentials for `faust.App(broker_credentials=...)`; None for PLAINTEXT."""
-    if settings.kafka_auth == "msk-iam":
-        assert settings.aws_region is not None  # enforced by Settings
+    if connection.auth == "msk-iam":
+        assert connection.aws_region is not None  # enforced by KafkaConnection
         return OAuthCredentials(
-            oauth_cb=MskIamTokenProvider(settings.aws_region),
-            ssl_context=_tls(settings),  # IAM auth only exists over TLS
+            oauth_cb=MskIamTokenProvider(connection.aws_region),
+            ssl_context=_tls(connection),  # IAM auth only exists over TLS
         )
-    if settings.kafka_security_protocol == "SSL":
-        return SSLCredentials(_tls(settings))
-    if settings.kafka_security_protocol == "SASL_SSL":
+    if connection.security_protocol == "SSL":
+        return SSLCredentials(_tls(connection))
+    if connection.security_protocol == "SASL_SSL":
         raise ValueError("SASL_SSL without SKALD_KAFKA_AUTH=msk-iam is not supported")
     return None
 
 
-def _tls(settings: Settings) -> ssl.SSLContext:
-    return ssl.create_default_context(cafile=settings.kafka_ssl_ca_location)
+def _tls(connection: KafkaConnection) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=connection.ssl_ca_location)

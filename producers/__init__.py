@@ -1,1 +1,1 @@
-"""The command side's edge: the HTTP API that validates commands and appends events."""
+"""The command side's edge: the HTTP API, the command bus, and command and reply messages."""

@@ -1,4 +1,4 @@
-"""The HTTP side of a command: idempotency key, request fingerprint, reply to response."""
+"""The HTTP side of a command: idempotency key, request fingerprint, outcome to response."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import HTTPException, Request
@@ -14,11 +15,15 @@ from pydantic import BaseModel, Field
 
 from eventstore.aggregate import AggregateType
 from producers.command_bus import CommandBus, CommandTimeout, Options
+from producers.messages import OutcomeKind, Reply
 from producers.metrics import COMMAND_SECONDS, COMMANDS
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 POSITION_HEADER = "X-Skald-Position"
 _KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,200}$")  # visible ASCII, like Stripe's keys
+
+# A context's HTTP statuses for its aggregate's domain errors, declared beside its routes.
+Rejections = Mapping[type[Exception], int]
 
 
 class CommandAccepted(BaseModel):
@@ -69,8 +74,12 @@ async def execute(
     options: Options,
     timeout: float,
     id_field: str,
+    rejections: Rejections,
 ) -> JSONResponse:
-    """Send the command and answer with its reply; the aggregate id under `id_field`."""
+    """Send the command and answer with its outcome; the aggregate id under `id_field`.
+
+    `rejections` gives the status of the aggregate's domain errors (unlisted: 422).
+    """
     started = time.perf_counter()
     try:
         reply = await bus.send(aggregate, command, options, timeout)
@@ -81,11 +90,58 @@ async def execute(
         return JSONResponse(status_code=504, content={"detail": detail})
     finally:
         COMMAND_SECONDS.labels(aggregate.name).observe(time.perf_counter() - started)
-    COMMANDS.labels(aggregate.name, str(reply.status)).inc()
-    body = dict(reply.body)
-    headers = {}
-    if reply.accepted:
-        body = {id_field: body.pop("id"), **body}
-        if body.get("position"):
-            headers[POSITION_HEADER] = body["position"]
-    return JSONResponse(status_code=reply.status, content=body, headers=headers)
+    status, body = http_answer(reply, aggregate, rejections, id_field)
+    COMMANDS.labels(aggregate.name, str(status)).inc()
+    headers = {POSITION_HEADER: reply.position} if reply.accepted and reply.position else {}
+    return JSONResponse(status_code=status, content=body, headers=headers)
+
+
+def http_answer(
+    reply: Reply, aggregate: AggregateType[Any], rejections: Rejections, id_field: str
+) -> tuple[int, dict[str, Any]]:
+    """The status and body a command's outcome answers on HTTP."""
+    match reply.kind:
+        case OutcomeKind.ACCEPTED:
+            accepted = {
+                id_field: reply.aggregate_id,
+                "version": reply.version,
+                "position": reply.position,
+                "events": list(reply.events),
+            }
+            return (201 if reply.created else 200), accepted
+        case OutcomeKind.VERSION_CONFLICT:
+            return 409, _problem(reply)
+        case OutcomeKind.REJECTED:
+            return rejection_status(aggregate.domain_error, reply.error, rejections), _problem(
+                reply
+            )
+        case OutcomeKind.UNREADABLE:
+            return 400, _problem(reply)
+        case OutcomeKind.KEY_REUSED:
+            return 422, _problem(reply)
+
+
+def _problem(reply: Reply) -> dict[str, Any]:
+    if reply.error is None:
+        return {"detail": reply.detail}
+    return {"detail": reply.detail, "error": reply.error, "current_version": reply.current_version}
+
+
+def rejection_status(domain_error: type[Exception], name: str | None, table: Rejections) -> int:
+    """The status of the named domain error: the most specific class in `table` wins."""
+    error_class = _subclass_named(domain_error, name)
+    for cls in error_class.__mro__ if error_class is not None else ():
+        if cls in table:
+            return table[cls]
+    return 422
+
+
+def _subclass_named(root: type[Exception], name: str | None) -> type[Exception] | None:
+    """`root` or the subclass of it with this name (the reply carries only the name)."""
+    if root.__name__ == name:
+        return root
+    for sub in root.__subclasses__():
+        found = _subclass_named(sub, name)
+        if found is not None:
+            return found
+    return None

@@ -7,7 +7,8 @@ events stay Avro.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from eventstore.envelope import Headers, RawHeaders, header_value
@@ -85,23 +86,64 @@ class CommandMessage:
         )
 
 
+class OutcomeKind(StrEnum):
+    """What became of a command, in domain terms; the HTTP layer picks the status."""
+
+    ACCEPTED = "accepted"  # decided; its events (maybe none) are committed
+    REJECTED = "rejected"  # the decider raised a domain error (`error` names its class)
+    VERSION_CONFLICT = "version_conflict"  # expected_version was not the current version
+    UNREADABLE = "unreadable"  # the command could not be parsed or is not this aggregate's
+    KEY_REUSED = "key_reused"  # the idempotency key answered a different request before
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """A command's outcome, as the HTTP status and body the caller will see."""
+    """A command's outcome on the reply topic, also remembered per idempotency key.
 
-    status: int
-    body: dict[str, Any] = field(default_factory=dict)
+    Accepted: `aggregate_id`, `created` (the command created the aggregate), `version` after
+    it, `events` (type names) and `position` (consistency token of the last event, or None).
+    Otherwise: `detail`; rejections and conflicts add `error` (the domain error's class
+    name, or WrongExpectedVersion) and `current_version`.
+    """
+
+    kind: OutcomeKind
+    aggregate_id: str | None = None
+    created: bool = False
+    version: int | None = None
+    events: tuple[str, ...] = ()
+    position: str | None = None
+    error: str | None = None
+    detail: str | None = None
+    current_version: int | None = None
 
     @property
     def accepted(self) -> bool:
-        return self.status < 300
+        return self.kind is OutcomeKind.ACCEPTED
 
     def to_json(self) -> dict[str, Any]:
-        return {"status": self.status, "body": self.body}
+        """Every field that is set (None is left out, so the JSON says only what applies)."""
+        data: dict[str, Any] = {"kind": self.kind.value}
+        for name in _OPTIONAL_FIELDS:
+            value = getattr(self, name)
+            if value is not None and value != () and value is not False:
+                data[name] = list(value) if isinstance(value, tuple) else value
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Reply:
-        return cls(int(data["status"]), dict(data["body"]))
+        if "kind" not in data:
+            return _from_http_shaped(data)
+        return cls(
+            OutcomeKind(data["kind"]),
+            aggregate_id=data.get("aggregate_id"),
+            created=bool(data.get("created", False)),
+            version=data.get("version"),
+            events=tuple(str(name) for name in data.get("events", ())),
+            position=data.get("position"),
+            error=data.get("error"),
+            detail=data.get("detail"),
+            current_version=data.get("current_version"),
+        )
 
     def encode(self) -> bytes:
         return json.dumps(self.to_json(), separators=(",", ":")).encode()
@@ -110,5 +152,48 @@ class Reply:
     def decode(cls, value: bytes | None) -> Reply:
         try:
             return cls.from_json(json.loads(value or b""))
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise MalformedMessage(f"unreadable reply: {error}") from error
+
+
+_OPTIONAL_FIELDS = (
+    "aggregate_id",
+    "created",
+    "version",
+    "events",
+    "position",
+    "error",
+    "detail",
+    "current_version",
+)
+
+
+def _from_http_shaped(data: dict[str, Any]) -> Reply:
+    """An outcome written before replies were domain outcomes (`{"status", "body"}`).
+
+    Snapshots remember outcomes per idempotency key, so these are read for as long as a
+    snapshot written before the change is the aggregate's latest.
+    """
+    status, body = int(data["status"]), dict(data["body"])
+    if status < 300:
+        return Reply(
+            OutcomeKind.ACCEPTED,
+            aggregate_id=body.get("id"),
+            created=status == 201,
+            version=body.get("version"),
+            events=tuple(body.get("events") or ()),
+            position=body.get("position"),
+        )
+    error = body.get("error")
+    if error == "WrongExpectedVersion":
+        kind = OutcomeKind.VERSION_CONFLICT
+    elif error is not None:
+        kind = OutcomeKind.REJECTED
+    else:
+        kind = OutcomeKind.UNREADABLE if status == 400 else OutcomeKind.KEY_REUSED
+    return Reply(
+        kind,
+        error=error,
+        detail=body.get("detail"),
+        current_version=body.get("current_version"),
+    )

@@ -20,7 +20,9 @@ def declared_topics(contexts: Iterable[BoundedContext]) -> list[TopicSpec]:
 
 def apply_topic_specs(services: Services) -> list[TopicResult]:
     """Create every declared topic that is missing."""
-    return apply_topics(services.admin, declared_topics(services.contexts), services.settings)
+    return apply_topics(
+        services.admin, declared_topics(services.contexts), services.settings.topic_defaults()
+    )
 
 
 def create_read_models(services: Services) -> list[str]:

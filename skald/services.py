@@ -12,6 +12,9 @@ from confluent_kafka.admin import AdminClient
 from opensearchpy import OpenSearch
 from sqlalchemy import Engine, create_engine
 
+from command_processor.partitions import Topology
+from command_processor.runner import CommandProcessor
+from command_processor.writer import PartitionWriter
 from eventstore import kafka_config
 from eventstore.aggregate import AggregateType
 from eventstore.appender import KafkaEventAppender
@@ -22,8 +25,6 @@ from eventstore.schemas import SchemaRepository
 from eventstore.topics import TopicSpec, apply_topics
 from eventstore.upcasting import Upcasters
 from producers.command_bus import REPLY_TOPIC, CommandBus
-from producers.processor.runner import CommandProcessor, Topology
-from producers.processor.writer import PartitionWriter
 from projections.consistency import consistent_with
 from projections.dead_letters import DeadLetterWriter, dead_letter_topic
 from projections.decoding import Decoder, decoder_for
@@ -89,11 +90,11 @@ class Services:
 
     @cached_property
     def admin(self) -> AdminClient:
-        return AdminClient(kafka_config.admin_config(self.settings))
+        return AdminClient(kafka_config.admin_config(self.settings.kafka_connection()))
 
     @cached_property
     def appender(self) -> KafkaEventAppender:
-        producer = Producer(kafka_config.producer_config(self.settings))
+        producer = Producer(kafka_config.producer_config(self.settings.kafka_connection()))
         return KafkaEventAppender(producer, self.event_records)
 
     @cached_property
@@ -136,9 +137,10 @@ class Services:
 
     @cached_property
     def command_bus(self) -> CommandBus:
+        connection = self.settings.kafka_connection()
         bus = CommandBus(
-            Producer(kafka_config.producer_config(self.settings)),
-            Consumer(kafka_config.reader_config(self.settings)),
+            Producer(kafka_config.producer_config(connection)),
+            Consumer(kafka_config.reader_config(connection, self.settings.group("skald.reader"))),
             self.settings.topic(REPLY_TOPIC.name),
             self.command_mapper,
             {t.aggregate.name: t.commands for t in self.topologies()},
@@ -150,18 +152,23 @@ class Services:
         """A processor for the named aggregate types (default: all) in one consumer group."""
         chosen = [t for t in self.topologies() if not names or t.aggregate.name in names]
         settings = self.settings
+        connection = settings.kafka_connection()
 
         def new_writer(commands_topic: str, partition: int) -> PartitionWriter:
             transactional_id = f"{settings.group('skald.commands')}.{commands_topic}.{partition}"
             return PartitionWriter(
-                kafka_config.transactional_producer_config(settings, transactional_id)
+                kafka_config.transactional_producer_config(connection, transactional_id)
             )
 
         return CommandProcessor(
-            Consumer(kafka_config.command_consumer_config(settings, "skald.commands")),
+            Consumer(
+                kafka_config.command_consumer_config(connection, settings.group("skald.commands"))
+            ),
             chosen,
             new_writer,
-            lambda: Consumer(kafka_config.reader_config(settings)),
+            lambda: Consumer(
+                kafka_config.reader_config(connection, settings.group("skald.reader"))
+            ),
             self.codec,
             self.command_mapper,
             self.event_records,
@@ -209,24 +216,28 @@ class Services:
 
     @cached_property
     def dead_letter_producer(self) -> Producer:
-        return Producer(kafka_config.producer_config(self.settings))
+        return Producer(kafka_config.producer_config(self.settings.kafka_connection()))
 
     def dead_letter_writer(self, name: str) -> DeadLetterWriter:
         """The projection's dead-letter topic writer; creates the topic if missing."""
         spec = TopicSpec(dead_letter_topic(name), {"retention.ms": "-1"}, partitions=1)
-        (created,) = apply_topics(self.admin, [spec], self.settings)
+        (created,) = apply_topics(self.admin, [spec], self.settings.topic_defaults())
         return DeadLetterWriter(self.dead_letter_producer, created.topic, name)
 
     def reader(self) -> Consumer:
         """A group-less consumer for assigned reads (dead letters, watermarks)."""
-        config = kafka_config.consumer_config(self.settings, "skald.reader")
+        config = kafka_config.consumer_config(
+            self.settings.kafka_connection(), self.settings.group("skald.reader")
+        )
         return Consumer(config)
 
     def projector(self, name: str, sink: Sink | None = None, group: str | None = None) -> Projector:
         """A projector for one named projection (or a replay's pinned sink and own group)."""
         sink = sink or self.sinks()[name][0]
         group = group or f"projection.{name}"
-        config = kafka_config.consumer_config(self.settings, group)
+        config = kafka_config.consumer_config(
+            self.settings.kafka_connection(), self.settings.group(group)
+        )
         # Heartbeats run on librdkafka's thread, so a short session only detects dead processes.
         config["session.timeout.ms"] = self.settings.projection_session_timeout_ms
         consumer = Consumer(config)

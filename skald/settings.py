@@ -8,6 +8,9 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from eventstore.kafka_connection import KafkaConnection
+from eventstore.topics import TopicDefaults, namespaced
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -83,13 +86,32 @@ class Settings(BaseSettings):
             raise ValueError("SKALD_KAFKA_AUTH=msk-iam needs SKALD_AWS_REGION")
         return self
 
+    def kafka_connection(self) -> KafkaConnection:
+        """Where the cluster is and how to authenticate, for every Kafka client."""
+        return KafkaConnection(
+            bootstrap=self.kafka_bootstrap,
+            security_protocol=self.kafka_security_protocol,
+            auth=self.kafka_auth,
+            ssl_ca_location=self.kafka_ssl_ca_location,
+            aws_region=self.aws_region,
+        )
+
+    def topic_defaults(self) -> TopicDefaults:
+        """How `apply_topics` creates and names topics in this namespace."""
+        return TopicDefaults(
+            partitions=self.topic_partitions,
+            replication=self.topic_replication,
+            min_insync_replicas=self.topic_min_insync_replicas,
+            namespace=self.namespace,
+        )
+
     def topic(self, name: str) -> str:
         """The namespaced name of a logical topic."""
-        return f"{self.namespace}.{name}" if self.namespace else name
+        return namespaced(self.namespace, name)
 
     def group(self, name: str) -> str:
         """The namespaced name of a consumer group."""
-        return f"{self.namespace}.{name}" if self.namespace else name
+        return namespaced(self.namespace, name)
 
     def index(self, name: str) -> str:
         """The namespaced name of an OpenSearch index or alias."""

@@ -20,7 +20,7 @@ def worker_app(services: Services, datadir: Path) -> faust.App:
     app = build_app(
         settings.group(APP_NAME),
         settings.kafka_bootstrap,
-        broker_credentials(settings),
+        broker_credentials(settings.kafka_connection()),
         settings.topic_partitions,
         settings.topic_replication,
         datadir,

@@ -18,9 +18,4 @@ STOCK: AggregateType[decider.Stock] = AggregateType(
     command_classes=COMMAND_CLASSES,
     aggregate_id=lambda command: command.sku,
     domain_error=decider.StockError,
-    rejections={
-        decider.InsufficientStock: 409,
-        decider.ReservationMismatch: 409,
-        decider.InvalidQuantity: 422,
-    },
 )

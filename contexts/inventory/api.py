@@ -10,9 +10,23 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from contexts.inventory.aggregates import STOCK
+from contexts.inventory.stock import decider
 from contexts.inventory.stock.commands import ReleaseStock, ReserveStock, Restock
-from producers.http_commands import COMMAND_RESPONSES, CommandAccepted, execute, options_for
+from producers.http_commands import (
+    COMMAND_RESPONSES,
+    CommandAccepted,
+    Rejections,
+    execute,
+    options_for,
+)
 from skald.runtime import Runtime
+
+# What the stock's domain errors answer on HTTP; an error not listed here is a 422.
+STOCK_REJECTIONS: Rejections = {
+    decider.InsufficientStock: 409,
+    decider.ReservationMismatch: 409,
+    decider.InvalidQuantity: 422,
+}
 
 Sku = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
@@ -47,9 +61,8 @@ def command_routes(runtime: Runtime) -> APIRouter:
 
     async def send(command: object, request: Request, body: _Strict) -> JSONResponse:
         options = options_for(request, body, body.expected_version)
-        return await execute(
-            runtime.command_bus, STOCK, command, options, runtime.command_timeout, "sku"
-        )
+        bus, timeout = runtime.command_bus, runtime.command_timeout
+        return await execute(bus, STOCK, command, options, timeout, "sku", STOCK_REJECTIONS)
 
     @router.post(
         "/inventory/{sku}/restock", summary="Add units of a SKU", response_model=StockAccepted

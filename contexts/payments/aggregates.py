@@ -18,5 +18,4 @@ PAYMENT: AggregateType[decider.Payment] = AggregateType(
     command_classes=COMMAND_CLASSES,
     aggregate_id=lambda command: command.order_id,
     domain_error=decider.PaymentError,
-    rejections={decider.PaymentNotAuthorized: 409, decider.InvalidAmount: 422},
 )

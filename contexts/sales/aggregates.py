@@ -18,10 +18,4 @@ ORDER: AggregateType[decider.Order] = AggregateType(
     command_classes=COMMAND_CLASSES,
     aggregate_id=lambda command: command.order_id,
     domain_error=decider.OrderError,
-    rejections={
-        decider.OrderNotFound: 404,
-        decider.OrderAlreadyPlaced: 409,
-        decider.OrderTransitionForbidden: 409,
-        decider.InvalidOrder: 422,
-    },
 )

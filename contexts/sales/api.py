@@ -11,10 +11,25 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from contexts.sales.aggregates import ORDER
+from contexts.sales.order import decider
 from contexts.sales.order.commands import CancelOrder, ConfirmOrder, MarkOrderShipped, PlaceOrder
 from contexts.sales.order.events import OrderItem
-from producers.http_commands import COMMAND_RESPONSES, CommandAccepted, execute, options_for
+from producers.http_commands import (
+    COMMAND_RESPONSES,
+    CommandAccepted,
+    Rejections,
+    execute,
+    options_for,
+)
 from skald.runtime import Runtime
+
+# What the order's domain errors answer on HTTP; an error not listed here is a 422.
+ORDER_REJECTIONS: Rejections = {
+    decider.OrderNotFound: 404,
+    decider.OrderAlreadyPlaced: 409,
+    decider.OrderTransitionForbidden: 409,
+    decider.InvalidOrder: 422,
+}
 
 # Order ids derived from an Idempotency-Key: a retried POST /orders targets the same order.
 _ORDER_IDS = uuid.UUID("6f1c9a3e-5d4b-4c7e-9a51-0d2b8e7f3c10")
@@ -59,16 +74,15 @@ class OrderAccepted(CommandAccepted):
 
 
 def command_routes(runtime: Runtime) -> APIRouter:
-    """The sales command routes, bound to this process's services."""
+    """The sales command routes."""
     router = APIRouter(tags=["orders"], responses=COMMAND_RESPONSES)
 
     async def send(
         command: object, request: Request, body: BaseModel | None, expected_version: int | None
     ) -> JSONResponse:
         options = options_for(request, body, expected_version)
-        return await execute(
-            runtime.command_bus, ORDER, command, options, runtime.command_timeout, "order_id"
-        )
+        bus, timeout = runtime.command_bus, runtime.command_timeout
+        return await execute(bus, ORDER, command, options, timeout, "order_id", ORDER_REJECTIONS)
 
     @router.post("/orders", status_code=201, summary="Place an order", response_model=OrderAccepted)
     async def place_order(body: PlaceOrderIn, request: Request) -> JSONResponse:

@@ -16,7 +16,7 @@ KEYS = [f"order-{n}" for n in range(60)]
 
 
 def _confluent_partitions(services: Services, topic: str) -> dict[str, int]:
-    producer = Producer(producer_config(services.settings))
+    producer = Producer(producer_config(services.settings.kafka_connection()))
     landed: dict[str, int] = {}
 
     def on_delivery(error: object, message: object) -> None:
@@ -60,9 +60,9 @@ async def _aiokafka_read(bootstrap: str, topic: str, count: int) -> list[bytes]:
 def test_confluent_kafka_and_aiokafka_put_each_key_on_the_same_partition(
     services: Services,
 ) -> None:
-    topic = apply_topics(services.admin, [TopicSpec("clients", partitions=12)], services.settings)[
-        0
-    ].topic
+    topic = apply_topics(
+        services.admin, [TopicSpec("clients", partitions=12)], services.settings.topic_defaults()
+    )[0].topic
     bootstrap = services.settings.kafka_bootstrap
     by_confluent = _confluent_partitions(services, topic)
     by_aiokafka = asyncio.run(_aiokafka_partitions(bootstrap, topic))
@@ -71,9 +71,9 @@ def test_confluent_kafka_and_aiokafka_put_each_key_on_the_same_partition(
 
 
 def test_each_client_reads_what_the_other_wrote(services: Services) -> None:
-    topic = apply_topics(services.admin, [TopicSpec("interop", partitions=3)], services.settings)[
-        0
-    ].topic
+    topic = apply_topics(
+        services.admin, [TopicSpec("interop", partitions=3)], services.settings.topic_defaults()
+    )[0].topic
     bootstrap = services.settings.kafka_bootstrap
     _confluent_partitions(services, topic)
     asyncio.run(_aiokafka_partitions(bootstrap, topic))

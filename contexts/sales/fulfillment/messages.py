@@ -40,13 +40,9 @@ class Answered:
 
     order_id: str
     step: str
-    status: int
+    accepted: bool
     events: tuple[str, ...] = ()
-    error: str = ""
-
-    @property
-    def accepted(self) -> bool:
-        return self.status < 300
+    error: str = ""  # a refusal's domain error class name (or its outcome kind)
 
 
 @dataclass(frozen=True, slots=True)

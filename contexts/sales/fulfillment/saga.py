@@ -138,7 +138,7 @@ def _failure(answer: Answered) -> str:
         return "payment declined"
     if answer.error == "InsufficientStock":
         return f"out of stock: {answer.step.removeprefix('reserve:')}"
-    return f"{answer.step} refused: {answer.error or answer.status}"
+    return f"{answer.step} refused: {answer.error or 'no reason given'}"
 
 
 def _enter(

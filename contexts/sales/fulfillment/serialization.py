@@ -55,8 +55,9 @@ def answered(headers: Mapping[str, bytes], value: bytes) -> Answered:
     """A participant's reply, addressed to the saga and step named by its correlation id."""
     order_id, _, step = headers[CORRELATION_ID].decode().partition("|")
     reply = Reply.decode(value)
-    events = tuple(str(name) for name in reply.body.get("events") or ())
-    return Answered(order_id, step, reply.status, events, str(reply.body.get("error") or ""))
+    # A refusal without a domain error (unreadable, key reused) is named by its kind.
+    error = "" if reply.accepted else reply.error or reply.kind.value
+    return Answered(order_id, step, reply.accepted, reply.events, error)
 
 
 def inbox_value(message: Answered | Tick) -> bytes:
@@ -67,7 +68,11 @@ def inbox_value(message: Answered | Tick) -> bytes:
 def from_inbox(value: bytes) -> SagaMessage:
     data = json.loads(value)
     kind = data.pop("kind")
-    return from_plain(Answered, data) if kind == "answer" else from_plain(Tick, data)
+    if kind != "answer":
+        return from_plain(Tick, data)
+    if "status" in data:  # an answer queued before answers carried `accepted`
+        data["accepted"] = int(data.pop("status")) < 300
+    return from_plain(Answered, data)
 
 
 def dump(saga: Saga) -> dict[str, Any]:

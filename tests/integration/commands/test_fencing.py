@@ -5,19 +5,25 @@ from __future__ import annotations
 import pytest
 from confluent_kafka import Consumer
 
+from command_processor.writer import PartitionWriter, WriterFenced
 from eventstore import kafka_config
 from eventstore.topics import TopicSpec, apply_topics
-from producers.processor.writer import PartitionWriter, WriterFenced
 from skald.services import Services
 from tests.integration.kafka_probe import read_all
 
 
 def test_a_zombie_writer_cannot_commit_after_a_successor_starts(services: Services) -> None:
     settings = services.settings
-    topic = apply_topics(services.admin, [TopicSpec("fencing", partitions=1)], settings)[0].topic
+    topic = apply_topics(
+        services.admin, [TopicSpec("fencing", partitions=1)], settings.topic_defaults()
+    )[0].topic
     transactional_id = settings.group(f"fencing.{topic}.0")
-    config = kafka_config.transactional_producer_config(settings, transactional_id)
-    group = Consumer(kafka_config.command_consumer_config(settings, "fencing"))
+    config = kafka_config.transactional_producer_config(
+        settings.kafka_connection(), transactional_id
+    )
+    group = Consumer(
+        kafka_config.command_consumer_config(settings.kafka_connection(), settings.group("fencing"))
+    )
     metadata = group.consumer_group_metadata()
 
     zombie = PartitionWriter(config)

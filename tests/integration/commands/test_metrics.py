@@ -61,8 +61,10 @@ def test_the_command_processor_and_saga_worker_expose_prometheus_metrics(
         assert client.post("/orders/missing/confirm").status_code == 404
 
     processor = f"http://127.0.0.1:{processor_port}/metrics"
-    scraped = _scrape(processor, 'skald_processor_commands_total{aggregate="order",status="404"}')
-    assert 'skald_processor_commands_total{aggregate="order",status="201"}' in scraped
+    scraped = _scrape(
+        processor, 'skald_processor_commands_total{aggregate="order",outcome="rejected"}'
+    )
+    assert 'skald_processor_commands_total{aggregate="order",outcome="accepted"}' in scraped
     assert 'skald_processor_events_total{aggregate="order"}' in scraped
     assert 'skald_processor_transactions_total{aggregate="order",result="committed"}' in scraped
     # The placed order starts a saga, whose first step is reserving its stock.

@@ -42,7 +42,7 @@ class LogWriter:
 
     def __init__(self, services: Services) -> None:
         self._services = services
-        self._producer = Producer(producer_config(services.settings))
+        self._producer = Producer(producer_config(services.settings.kafka_connection()))
 
     def write(self, events: list[Appendable]) -> None:
         for item in events:

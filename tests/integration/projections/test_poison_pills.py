@@ -70,7 +70,11 @@ def test_poison_pills_are_dead_lettered_and_a_fixed_one_redrives_once(
     headers = [(k, v) for k, v in _envelope_headers(services, good)]
     log_writer.raw(ORDERS, b"o-garbage", b"\xc3\x01not avro at all", headers)
     log_writer.write([_placed(n) for n in range(60, 120)])
-    consumer = Consumer(kafka_config.consumer_config(services.settings, f"projection.{NAME}"))
+    consumer = Consumer(
+        kafka_config.consumer_config(
+            services.settings.kafka_connection(), services.settings.group(f"projection.{NAME}")
+        )
+    )
     decoder = EventDecoder(services.codec, services.mapper, sink.handled_types())
     projector = Projector(consumer, sink, [topic], decoder, services.dead_letter_writer(NAME))
 

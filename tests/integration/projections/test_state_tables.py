@@ -66,14 +66,18 @@ EXPECTED = {("w1", "a"): 10, ("w2", "a"): 3, ("w1", "c"): 5}
 
 
 def _produce(services: Services, topic: str) -> None:
-    producer = Producer(kafka_config.producer_config(services.settings))
+    producer = Producer(kafka_config.producer_config(services.settings.kafka_connection()))
     for key, value in RECORDS:
         producer.produce(topic, key=key.encode(), value=value)
     assert producer.flush(30) == 0
 
 
 def _projector(services: Services, sink: Sink, topic: str, group: str) -> Projector:
-    consumer = Consumer(kafka_config.consumer_config(services.settings, group))
+    consumer = Consumer(
+        kafka_config.consumer_config(
+            services.settings.kafka_connection(), services.settings.group(group)
+        )
+    )
     decoder = decoder_for(services.codec, services.mapper, sink.handled_types(), {topic: TOPIC})
     return Projector(consumer, sink, [topic], decoder, services.dead_letter_writer(NAME))
 
@@ -88,7 +92,7 @@ def test_a_state_table_keeps_the_newest_value_per_key_and_replays_the_same(
     services: Services,
 ) -> None:
     spec = TopicSpec(TOPIC, {"cleanup.policy": "compact"}, partitions=2)
-    (created,) = apply_topics(services.admin, [spec], services.settings)
+    (created,) = apply_topics(services.admin, [spec], services.settings.topic_defaults())
     topic = created.topic
     sink = PostgresSink(services.engine, projection, services.settings.pg_schema)
     sink.setup()

@@ -22,7 +22,7 @@ def run(*messages: object, now: datetime = NOW) -> tuple[Saga, list[str]]:
 
 
 def ok(step: str, *events: str) -> Answered:
-    return Answered("o-1", step, 200, events)
+    return Answered("o-1", step, True, events)
 
 
 def test_the_happy_path_runs_every_phase_in_order() -> None:
@@ -40,7 +40,7 @@ def test_the_happy_path_runs_every_phase_in_order() -> None:
 
 
 def test_out_of_stock_releases_everything_and_cancels() -> None:
-    refused = Answered("o-1", "reserve:B", 409, (), "InsufficientStock")
+    refused = Answered("o-1", "reserve:B", False, (), "InsufficientStock")
     saga, steps = run(CardGiven("o-1", "t"), PLACED, ok("reserve:A", "StockReserved"), refused)
     assert saga.phase is Phase.COMPENSATING
     assert saga.reason == "out of stock: B"
@@ -56,7 +56,7 @@ def test_a_decline_voids_nothing_new_but_releases_and_cancels() -> None:
         ok("authorize", "PaymentDeclined"),
         ok("release:A"),
         ok("release:B"),
-        Answered("o-1", "void", 409, (), "PaymentNotAuthorized"),
+        Answered("o-1", "void", False, (), "PaymentNotAuthorized"),
         ok("cancel", "OrderCancelled"),
     )
     assert (saga.phase, saga.reason) == (Phase.CANCELLED, "payment declined")
@@ -87,5 +87,5 @@ def test_the_confirmation_has_no_deadline_it_is_redriven_until_answered() -> Non
     much_later = NOW + timedelta(hours=1)
     same, sends = react(saga, Tick("o-1"), much_later, 10)
     assert same == saga and [s.step for s in sends] == ["confirm"]  # the same ConfirmOrder
-    refused, sends = react(saga, Answered("o-1", "confirm", 409, (), "OrderCancelled"), NOW, 10)
+    refused, sends = react(saga, Answered("o-1", "confirm", False, (), "OrderCancelled"), NOW, 10)
     assert refused.phase is Phase.COMPENSATING  # a refusal still compensates

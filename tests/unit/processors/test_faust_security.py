@@ -13,11 +13,13 @@ from skald.settings import Settings
 
 
 def test_plaintext_needs_no_credentials() -> None:
-    assert broker_credentials(Settings(_env_file=None)) is None
+    assert broker_credentials(Settings(_env_file=None).kafka_connection()) is None
 
 
 def test_tls_only() -> None:
-    credentials = broker_credentials(Settings(_env_file=None, kafka_security_protocol="SSL"))
+    credentials = broker_credentials(
+        Settings(_env_file=None, kafka_security_protocol="SSL").kafka_connection()
+    )
     assert isinstance(credentials, SSLCredentials)
 
 
@@ -27,7 +29,7 @@ def test_msk_iam_is_oauthbearer_over_tls_with_a_signed_token(
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
     settings = Settings(_env_file=None, kafka_auth="msk-iam", aws_region="us-east-1")
-    credentials = broker_credentials(settings)
+    credentials = broker_credentials(settings.kafka_connection())
     assert isinstance(credentials, OAuthCredentials)
     assert credentials.ssl_context is not None  # SASL_SSL
     token = asyncio.run(credentials.oauth_cb.token())

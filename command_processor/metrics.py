@@ -6,8 +6,8 @@ from prometheus_client import Counter, Histogram
 
 COMMANDS = Counter(
     "skald_processor_commands_total",
-    "Commands decided, by aggregate type and reply status (replayed duplicates included)",
-    ["aggregate", "status"],
+    "Commands decided, by aggregate type and outcome (replayed duplicates included)",
+    ["aggregate", "outcome"],
 )
 EVENTS = Counter(
     "skald_processor_events_total", "Events appended, by aggregate type", ["aggregate"]

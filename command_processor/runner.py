@@ -14,41 +14,19 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
-from eventstore.aggregate import AggregateType
+from command_processor.batch import BatchContext, process_batch
+from command_processor.partitions import OwnedPartition, Topology
+from command_processor.restore import restore
+from command_processor.writer import PartitionWriter, WriterFenced
 from eventstore.codec import EventCodec
 from eventstore.mapper import EventMapper, UnknownEventType
 from eventstore.outgoing import EventRecordFactory
 from producers.messages import CommandMessage, MalformedMessage
-from producers.processor.batch import BatchContext, process_batch
-from producers.processor.restore import Records, restore
-from producers.processor.writer import PartitionWriter, WriterFenced
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class OwnedPartition:
-    """A command partition this process writes, with its writer and restored records."""
-
-    aggregate: AggregateType[Any]
-    partition: int
-    writer: PartitionWriter
-    records: Records
-
-
-@dataclass(frozen=True, slots=True)
-class Topology:
-    """The namespaced topics of one aggregate type."""
-
-    aggregate: AggregateType[Any]
-    commands: str
-    events: str
-    state: str
 
 
 class CommandProcessor:
@@ -129,9 +107,9 @@ class CommandProcessor:
                 self._codec,
                 self._mapper,
             )
-            for number, records in restored.items():
+            for number, hosted in restored.items():
                 self._owned[(topic, number)] = OwnedPartition(
-                    topology.aggregate, number, writers[(topic, number)], records
+                    topology.aggregate, number, writers[(topic, number)], hosted
                 )
         log.info("assigned %s", [f"{tp.topic}[{tp.partition}]" for tp in partitions])
         consumer.incremental_assign(partitions)
@@ -161,7 +139,7 @@ class CommandProcessor:
             self._consumer.seek(TopicPartition(key[0], key[1], messages[0].offset() or 0))
 
     def _parse(self, topology: Topology, message: Message) -> tuple[CommandMessage, object] | str:
-        """The command, or why it can't be handled (answered as a 400)."""
+        """The command, or why it can't be handled (answered as unreadable)."""
         try:
             command = CommandMessage.parse(message.key(), message.value(), message.headers())
             if command.command_type not in {

@@ -1,4 +1,4 @@
-"""Rebuilds the records of newly assigned partitions: from their snapshots, or from their
+"""Rebuilds the hosted aggregates of newly assigned partitions: from their snapshots, or from their
 events where the snapshots were written for another shape of the state."""
 
 from __future__ import annotations
@@ -11,16 +11,15 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 
+from command_processor.hosted import HostedAggregate, HostedAggregates
+from command_processor.snapshots import SnapshotCodec, StaleSnapshot
 from eventstore.aggregate import AggregateType
 from eventstore.codec import EventCodec
 from eventstore.envelope import Envelope
 from eventstore.mapper import EventMapper
-from producers.processor.records import AggregateRecord
-from producers.processor.snapshots import SnapshotCodec, StaleSnapshot
 
 log = logging.getLogger(__name__)
 
-Records = dict[str, AggregateRecord[Any]]
 PartitionKey = tuple[str, int]
 
 
@@ -59,12 +58,12 @@ def restore(
     new_consumer: Callable[[], Consumer],
     codec: EventCodec,
     mapper: EventMapper,
-) -> dict[int, Records]:
-    """The records of every aggregate in the partitions; `topics` is (state, events)."""
+) -> dict[int, HostedAggregates]:
+    """Every aggregate of the partitions, hosted; `topics` is (state, events)."""
     state_topic, events_topic = topics
     started = time.monotonic()
     snapshots = SnapshotCodec(aggregate)
-    restored: dict[int, Records] = {p: {} for p in partitions}
+    restored: dict[int, HostedAggregates] = {p: {} for p in partitions}
     stale: set[int] = set()
     for message in read_to_end(new_consumer, [(state_topic, p) for p in partitions]):
         partition, key, value = message.partition() or 0, message.key(), message.value()
@@ -79,7 +78,7 @@ def restore(
         restored[partition] = fold_events(
             aggregate, events_topic, partition, new_consumer, codec, mapper
         )
-    count = sum(len(records) for records in restored.values())
+    count = sum(len(hosted) for hosted in restored.values())
     log.info(
         "restored %d %s aggregates of partitions %s in %.2fs",
         count,
@@ -97,14 +96,14 @@ def fold_events(
     new_consumer: Callable[[], Consumer],
     codec: EventCodec,
     mapper: EventMapper,
-) -> Records:
+) -> HostedAggregates:
     events: dict[str, list[object]] = {}
     for message in read_to_end(new_consumer, [(topic, partition)]):
         envelope = Envelope.from_headers(message.headers())
         event_type, body = codec.decode(message.value() or b"")
         events.setdefault(envelope.aggregate_id, []).append(mapper.from_record(event_type, body))
     return {
-        aggregate_id: AggregateRecord(
+        aggregate_id: HostedAggregate(
             reduce(aggregate.evolve, stream, aggregate.initial), len(stream)
         )
         for aggregate_id, stream in events.items()

@@ -6,22 +6,20 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from confluent_kafka import Consumer, Message, TopicPartition
 
+from command_processor import metrics
+from command_processor.decisions import Decision, complete, decide
+from command_processor.hosted import HostedAggregate
+from command_processor.partitions import OwnedPartition
+from command_processor.snapshots import SnapshotCodec
+from command_processor.writer import PartitionWriter, WriterFenced
 from eventstore.aggregate import AggregateType
 from eventstore.envelope import header_value
 from eventstore.outgoing import EventRecordFactory, Stream
-from producers.messages import CORRELATION_ID, REPLY_TO, CommandMessage, Reply
-from producers.processor import metrics
-from producers.processor.decisions import Decision, complete, decide
-from producers.processor.records import AggregateRecord
-from producers.processor.snapshots import SnapshotCodec
-from producers.processor.writer import PartitionWriter, WriterFenced
-
-if TYPE_CHECKING:
-    from producers.processor.runner import OwnedPartition
+from producers.messages import CORRELATION_ID, REPLY_TO, CommandMessage, OutcomeKind, Reply
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +40,7 @@ class BatchContext:
 @dataclass(slots=True)
 class _Handled:
     message: CommandMessage
-    record: AggregateRecord[Any]
+    hosted: HostedAggregate[Any]
     decision: Decision
     last_event_ticket: int | None
 
@@ -53,25 +51,25 @@ def process_batch(
     batch: list[tuple[Message, Parsed]],
     consumer: Consumer,
 ) -> None:
-    """Commit the batch or raise with nothing of it visible; records change only on commit."""
+    """Commit the batch or raise with nothing of it visible; `owned` changes only on commit."""
     writer = owned.writer
-    working: dict[str, AggregateRecord[Any]] = {}
+    working: dict[str, HostedAggregate[Any]] = {}
     started = time.perf_counter()
     writer.begin()
     try:
         handled, refusals = _decide_all(context, owned, batch, working, writer)
-        statuses: list[int] = []
+        outcomes: list[OutcomeKind] = []
         positions = writer.flush()
         flushed = time.perf_counter()
         for item in handled:
             ticket = item.last_event_ticket
             token = positions[ticket].token() if ticket is not None else None
-            reply = complete(item.record, item.message, item.decision, token)
+            reply = complete(item.hosted, item.message, item.decision, token)
             _send_reply(writer, item.message.reply_to, item.message.correlation_id, reply)
-            statuses.append(reply.status)
+            outcomes.append(reply.kind)
         for reply_to, correlation_id, reply in refusals:
             _send_reply(writer, reply_to, correlation_id, reply)
-            statuses.append(reply.status)
+            outcomes.append(reply.kind)
         snapshots = SnapshotCodec(context.aggregate)
         changed = {i.message.aggregate_id for i in handled if not i.decision.replayed}
         for aggregate_id in changed:
@@ -94,8 +92,8 @@ def process_batch(
         metrics.TRANSACTIONS.labels(context.aggregate.name, "aborted").inc()
         writer.abort()
         raise
-    owned.records.update(working)
-    _count(context.aggregate.name, statuses, handled, time.perf_counter() - started)
+    owned.hosted.update(working)
+    _count(context.aggregate.name, outcomes, handled, time.perf_counter() - started)
     log.debug(
         "%s[%d]: %d commands in %.1f ms (flush %.1f ms, commit %.1f ms)",
         context.aggregate.name,
@@ -107,12 +105,14 @@ def process_batch(
     )
 
 
-def _count(aggregate: str, statuses: list[int], handled: list[_Handled], seconds: float) -> None:
+def _count(
+    aggregate: str, outcomes: list[OutcomeKind], handled: list[_Handled], seconds: float
+) -> None:
     """A committed batch in the metrics."""
     metrics.TRANSACTIONS.labels(aggregate, "committed").inc()
     metrics.BATCH_SECONDS.labels(aggregate).observe(seconds)
-    for status in statuses:
-        metrics.COMMANDS.labels(aggregate, str(status)).inc()
+    for kind in outcomes:
+        metrics.COMMANDS.labels(aggregate, kind.value).inc()
     appended = sum(len(item.decision.events) for item in handled if not item.decision.replayed)
     if appended:
         metrics.EVENTS.labels(aggregate).inc(appended)
@@ -122,7 +122,7 @@ def _decide_all(
     context: BatchContext,
     owned: OwnedPartition,
     batch: list[tuple[Message, Parsed]],
-    working: dict[str, AggregateRecord[Any]],
+    working: dict[str, HostedAggregate[Any]],
     writer: PartitionWriter,
 ) -> tuple[list[_Handled], list[tuple[str, str, Reply]]]:
     handled: list[_Handled] = []
@@ -137,10 +137,10 @@ def _decide_all(
         message, command = parsed
         aggregate_id = message.aggregate_id
         if aggregate_id not in working:
-            current = owned.records.get(aggregate_id) or AggregateRecord(aggregate.initial)
+            current = owned.hosted.get(aggregate_id) or HostedAggregate(aggregate.initial)
             working[aggregate_id] = current.copy()
-        record = working[aggregate_id]
-        decision = decide(aggregate, record, message, command)
+        hosted = working[aggregate_id]
+        decision = decide(aggregate, hosted, message, command)
         ticket = None
         stream = Stream(context.events_topic, aggregate.name, aggregate_id)
         for offset, event in enumerate(decision.events):
@@ -159,7 +159,7 @@ def _decide_all(
                 outgoing.headers,
                 context.partition,
             )
-        handled.append(_Handled(message, record, decision, ticket))
+        handled.append(_Handled(message, hosted, decision, ticket))
     return handled, refusals
 
 
@@ -168,7 +168,7 @@ def _refusal(raw: Message, reason: str) -> tuple[str, str, Reply] | None:
     correlation_id = header_value(raw.headers(), CORRELATION_ID)
     if not reply_to or not correlation_id:
         return None  # nobody to tell; the offset still moves past it
-    return (reply_to, correlation_id, Reply(400, {"detail": reason}))
+    return (reply_to, correlation_id, Reply(OutcomeKind.UNREADABLE, detail=reason))
 
 
 def _send_reply(writer: PartitionWriter, reply_to: str, correlation_id: str, reply: Reply) -> None:

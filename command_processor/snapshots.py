@@ -14,9 +14,9 @@ import json
 import typing
 from typing import Any
 
+from command_processor.hosted import HostedAggregate
 from eventstore.aggregate import AggregateType
 from eventstore.mapper import from_plain, to_plain
-from producers.processor.records import AggregateRecord
 
 
 def shape_fingerprint(state_class: type) -> str:
@@ -31,27 +31,27 @@ class StaleSnapshot(Exception):
 
 
 class SnapshotCodec:
-    """JSON snapshots of one aggregate type's records."""
+    """JSON snapshots of one aggregate type's hosted aggregates."""
 
     def __init__(self, aggregate: AggregateType[Any]) -> None:
         self._aggregate = aggregate
         self._shape = shape_fingerprint(aggregate.state_class)
 
-    def encode(self, record: AggregateRecord[Any]) -> bytes:
+    def encode(self, hosted: HostedAggregate[Any]) -> bytes:
         snapshot = {
             "shape": self._shape,
-            "version": record.version,
-            "state": to_plain(record.state),
-            "outcomes": record.outcomes_json(),
+            "version": hosted.version,
+            "state": to_plain(hosted.state),
+            "outcomes": hosted.outcomes_json(),
         }
         return json.dumps(snapshot, default=str, separators=(",", ":")).encode()
 
-    def decode(self, value: bytes) -> AggregateRecord[Any]:
+    def decode(self, value: bytes) -> HostedAggregate[Any]:
         snapshot = json.loads(value)
         if snapshot.get("shape") != self._shape:
             raise StaleSnapshot(f"{self._aggregate.name} snapshot has another state shape")
-        return AggregateRecord(
+        return HostedAggregate(
             state=from_plain(self._aggregate.state_class, snapshot["state"]),
             version=int(snapshot["version"]),
-            outcomes=AggregateRecord.outcomes_from_json(snapshot["outcomes"]),
+            outcomes=HostedAggregate.outcomes_from_json(snapshot["outcomes"]),
         )

@@ -1,4 +1,4 @@
-"""What the processor keeps per aggregate: state, version, and remembered outcomes."""
+"""An aggregate as the processor hosts it in memory: state, version and remembered outcomes."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ class StoredOutcome:
 
 
 @dataclass(slots=True)
-class AggregateRecord(Generic[S]):
-    """One aggregate as the processor holds it between commands."""
+class HostedAggregate(Generic[S]):
+    """One aggregate as the processor holds it between commands (a snapshot's content)."""
 
     state: S
     version: int = 0
@@ -36,9 +36,9 @@ class AggregateRecord(Generic[S]):
         while len(self.outcomes) > REMEMBERED_OUTCOMES:
             self.outcomes.popitem(last=False)
 
-    def copy(self) -> AggregateRecord[S]:
+    def copy(self) -> HostedAggregate[S]:
         """A copy that a failed transaction can throw away (state itself is immutable)."""
-        return AggregateRecord(self.state, self.version, OrderedDict(self.outcomes))
+        return HostedAggregate(self.state, self.version, OrderedDict(self.outcomes))
 
     def outcomes_json(self) -> list[dict[str, Any]]:
         return [
@@ -52,3 +52,7 @@ class AggregateRecord(Generic[S]):
             (item["key"], StoredOutcome(item["fingerprint"], Reply.from_json(item["reply"])))
             for item in items
         )
+
+
+# The hosted aggregates of one partition, by aggregate id.
+HostedAggregates = dict[str, HostedAggregate[Any]]

@@ -1,18 +1,18 @@
 """Pure command handling: idempotency, optimistic concurrency, then the aggregate's decider.
 
-No Kafka here: the processor feeds a record and a command in, and gets back the events to
+No Kafka here: the processor feeds an aggregate and a command in, and gets back the events to
 append and the reply to send, which it completes with positions once the events landed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import reduce
 from typing import Any
 
+from command_processor.hosted import HostedAggregate
 from eventstore.aggregate import AggregateType
-from producers.messages import CommandMessage, Reply
-from producers.processor.records import AggregateRecord
+from producers.messages import CommandMessage, OutcomeKind, Reply
 
 
 @dataclass(slots=True)
@@ -27,59 +27,62 @@ class Decision:
 
 def decide(
     aggregate: AggregateType[Any],
-    record: AggregateRecord[Any],
+    hosted: HostedAggregate[Any],
     message: CommandMessage,
     command: object,
-    created_status: int = 201,
 ) -> Decision:
-    """Decide one command against a record and update the record in place."""
+    """Decide one command against a hosted aggregate and update it in place."""
     key = message.idempotency_key
-    if key is not None and key in record.outcomes:
-        stored = record.outcomes[key]
+    if key is not None and key in hosted.outcomes:
+        stored = hosted.outcomes[key]
         if stored.fingerprint != message.request_fingerprint:
             detail = f"Idempotency-Key {key!r} was already used for a different request"
-            return Decision([], Reply(422, {"detail": detail}), replayed=True)
+            return Decision([], Reply(OutcomeKind.KEY_REUSED, detail=detail), replayed=True)
         return Decision([], stored.reply, replayed=True)
-    if message.expected_version is not None and message.expected_version != record.version:
+    if message.expected_version is not None and message.expected_version != hosted.version:
         detail = (
-            f"{aggregate.name} {message.aggregate_id} is at version {record.version}, "
+            f"{aggregate.name} {message.aggregate_id} is at version {hosted.version}, "
             f"not {message.expected_version}"
         )
-        return _rejected(record, message, 409, detail, "WrongExpectedVersion")
+        conflict = OutcomeKind.VERSION_CONFLICT
+        return _rejected(hosted, message, conflict, detail, "WrongExpectedVersion")
     try:
-        events = aggregate.decide(record.state, command)
+        events = aggregate.decide(hosted.state, command)
     except aggregate.domain_error as error:
-        status = aggregate.rejection_status(error)
-        return _rejected(record, message, status, str(error), type(error).__name__)
-    first_version = record.version + 1
-    record.state = reduce(aggregate.evolve, events, record.state)
-    record.version += len(events)
-    status = created_status if events and first_version == 1 else 200
-    body = {
-        "id": message.aggregate_id,
-        "version": record.version,
-        "position": None,
-        "events": [type(event).__name__ for event in events],
-    }
-    reply = Reply(status, body)
+        rejected = OutcomeKind.REJECTED
+        return _rejected(hosted, message, rejected, str(error), type(error).__name__)
+    first_version = hosted.version + 1
+    hosted.state = reduce(aggregate.evolve, events, hosted.state)
+    hosted.version += len(events)
+    reply = Reply(
+        OutcomeKind.ACCEPTED,
+        aggregate_id=message.aggregate_id,
+        created=bool(events) and first_version == 1,
+        version=hosted.version,
+        events=tuple(type(event).__name__ for event in events),
+    )
     if key is not None:
         # Remembered now, so a duplicate later in the same batch replays it; `complete`
         # swaps in the reply with its position once the events have landed.
-        record.remember(key, message.request_fingerprint, reply)
+        hosted.remember(key, message.request_fingerprint, reply)
     return Decision(events, reply, first_version=first_version)
 
 
 def _rejected(
-    record: AggregateRecord[Any], message: CommandMessage, status: int, detail: str, error: str
+    hosted: HostedAggregate[Any],
+    message: CommandMessage,
+    kind: OutcomeKind,
+    detail: str,
+    error: str,
 ) -> Decision:
-    reply = Reply(status, {"detail": detail, "error": error, "current_version": record.version})
+    reply = Reply(kind, error=error, detail=detail, current_version=hosted.version)
     if message.idempotency_key is not None:
-        record.remember(message.idempotency_key, message.request_fingerprint, reply)
+        hosted.remember(message.idempotency_key, message.request_fingerprint, reply)
     return Decision([], reply)
 
 
 def complete(
-    record: AggregateRecord[Any],
+    hosted: HostedAggregate[Any],
     message: CommandMessage,
     decision: Decision,
     position_token: str | None,
@@ -90,13 +93,13 @@ def complete(
     """
     key = message.idempotency_key
     if decision.replayed:
-        stored = record.outcomes.get(key) if key is not None else None
+        stored = hosted.outcomes.get(key) if key is not None else None
         if stored is not None and stored.fingerprint == message.request_fingerprint:
             return stored.reply
         return decision.reply
     if not decision.reply.accepted:
         return decision.reply
-    reply = Reply(decision.reply.status, {**decision.reply.body, "position": position_token})
+    reply = replace(decision.reply, position=position_token)
     if key is not None:
-        record.remember(key, message.request_fingerprint, reply)
+        hosted.remember(key, message.request_fingerprint, reply)
     return reply

@@ -1,0 +1,31 @@
+"""What the processor's loop and its batches share: an aggregate type's topics, and a
+partition this process owns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from command_processor.hosted import HostedAggregates
+from command_processor.writer import PartitionWriter
+from eventstore.aggregate import AggregateType
+
+
+@dataclass(frozen=True, slots=True)
+class Topology:
+    """The namespaced topics of one aggregate type."""
+
+    aggregate: AggregateType[Any]
+    commands: str
+    events: str
+    state: str
+
+
+@dataclass(slots=True)
+class OwnedPartition:
+    """A command partition this process writes, with its writer and hosted aggregates."""
+
+    aggregate: AggregateType[Any]
+    partition: int
+    writer: PartitionWriter
+    hosted: HostedAggregates
