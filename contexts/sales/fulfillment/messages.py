@@ -47,9 +47,13 @@ class Answered:
 
 @dataclass(frozen=True, slots=True)
 class Tick:
-    """The watchdog's nudge: re-drive pending steps, or compensate past the deadline."""
+    """The watchdog's look at a saga that is due, with what it saw of the participants of the
+    saga's pending steps (their command topics' backlog). The defaults decide nothing: a tick
+    that knows nothing neither compensates nor re-sends."""
 
     order_id: str
+    stalled: bool = False  # a participant has queued commands and made no progress for a step
+    caught_up: bool = False  # every participant has handled all its commands (ours included)
 
 
 SagaMessage = OrderWasPlaced | CardGiven | Answered | Tick

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 TRANSITIONS = Counter(
     "skald_saga_transitions_total",
@@ -11,6 +11,17 @@ TRANSITIONS = Counter(
 )
 BATCH_MESSAGES = Histogram(
     "skald_saga_batch_messages",
-    "Messages per saga batch (one producer flush each)",
+    "Messages per saga batch (one durable write of the states each)",
     buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500),
+)
+COMMANDS = Counter(
+    "skald_saga_commands_total",
+    "Commands the saga sent: a step's first send, or a re-send of a missing answer",
+    ["send"],
+)
+DUE = Gauge("skald_saga_due", "Live sagas of this worker the watchdog keeps an eye on")
+TICKS = Counter("skald_saga_ticks_total", "Sagas the watchdog found due and looked at")
+REFUSED_MOVES = Counter(
+    "skald_saga_refused_moves_total",
+    "State changes refused because they would move a saga back (restored state out of order)",
 )

@@ -1,26 +1,40 @@
 """The fulfillment saga's state and the pure function that says what follows each message.
 
     RESERVING ──all reserved──► AUTHORIZING ──authorized──► CONFIRMING ──► SHIPPING ──► DONE
-        │                           │                           │
-        └── out of stock / declined / deadline / refused ───────┴──► COMPENSATING ──► CANCELLED
+        │          (free order: straight to CONFIRMING)        │
+        └── out of stock / declined / participant down / refused ┴──► COMPENSATING ──► CANCELLED
 
 Each phase awaits a set of steps (`pending`); `commands_for` re-derives their commands from the
-state, so re-sending them (the watchdog's re-drive, a redelivered message) is always the same
-commands with the same idempotency keys. Compensation releases every SKU of the order, voids
-the payment once an authorization was asked for, and cancels the order: each participant
-receives these after the step they undo on the same key, so they never overtake it. Answers
-for steps that are not pending (duplicates, late or stale replies) change nothing. The pivot
-is the confirmation: it and shipping have no deadline and are re-driven until they land (a
-deadline on the confirmation cancelled orders whose confirmation had landed, its reply late).
+state, so a re-sent step is always the same command with the same idempotency key. Shipping
+ships the order and consumes each SKU's reservation (`dispatch`). Compensation releases every
+SKU of the order, voids the payment once an authorization was asked for, and cancels the
+order: each participant receives these after the step they undo on the same key, so they
+never overtake it. Answers for steps that are not pending (duplicates, late or stale replies)
+change nothing, and phases only move forward.
+
+Timers mean a participant failed, never that Skald is busy (the watchdog's `Tick` says which):
+
+* Commands travel on durable topics and their replies commit with their effects, so a command
+  that was produced gets answered. A deadline (`step_seconds`, reserving and authorizing only)
+  compensates only when a participant of a pending step is *stalled*: commands queued for it
+  and no progress for that long. A participant that is merely busy moves the deadline on.
+* A re-send helps only when a reply is truly missing: when every participant has *caught up*
+  (handled everything queued, so ours too) and the answer still has not come. Re-sends back off
+  exponentially with jitter (`redrive_seconds` doubling up to `max_backoff_seconds`) and are
+  budgeted (`max_resends` per phase); a timed phase with no answer after its budget compensates,
+  the pivot's phases keep their capped backoff.
+* The pivot is the confirmation: confirming and shipping have no deadline (a deadline there
+  cancelled orders whose confirmation had landed, its reply late).
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from contexts.inventory.stock.commands import ReleaseStock, ReserveStock
+from contexts.inventory.stock.commands import ReleaseStock, ReserveStock, ShipStock
 from contexts.payments.payment.commands import AuthorizePayment, VoidPayment
 from contexts.sales.fulfillment.messages import (
     Answered,
@@ -47,10 +61,30 @@ class Phase(StrEnum):
 
 
 FINAL = frozenset({Phase.DONE, Phase.CANCELLED})
-# Confirming has no deadline: a timed-out ConfirmOrder may have landed (its reply late or lost),
-# and compensating then cancels a confirmed order. The order is ours and idempotent, so the
-# saga re-drives the confirmation until it is answered; only a refusal compensates.
 _TIMED = frozenset({Phase.RESERVING, Phase.AUTHORIZING})
+# How far along each phase is; a saga never moves to a smaller rank (see `advances`).
+RANK = {
+    Phase.WAITING: 0,
+    Phase.RESERVING: 1,
+    Phase.AUTHORIZING: 2,
+    Phase.CONFIRMING: 3,
+    Phase.COMPENSATING: 4,  # a refused confirmation still compensates
+    Phase.CANCELLED: 5,
+    Phase.SHIPPING: 4,
+    Phase.DONE: 5,
+}
+# The confirmation landed: from here on nothing is undone.
+_PAST_PIVOT = frozenset({Phase.SHIPPING, Phase.DONE})
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """The saga's clock: business deadlines and the re-send policy."""
+
+    step_seconds: float = 30.0  # a stalled participant of a timed step fails it after this long
+    redrive_seconds: float = 5.0  # first re-send of a step whose answer is truly missing
+    max_resends: int = 5  # re-sends per phase before a timed phase gives up
+    max_backoff_seconds: float = 60.0  # longest wait between two re-sends
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +102,16 @@ class Saga:
     steps: tuple[str, ...] = ()  # steps done, in order
     compensations: tuple[str, ...] = ()  # compensating steps done, in order
     reason: str = ""  # why it was cancelled
+    resends: int = 0  # re-sends of this phase's steps so far
+    look_at: float = 0.0  # epoch seconds: when the watchdog looks at the saga next; 0: never
+
+    @property
+    def due(self) -> float:
+        """When the watchdog should look next (epoch seconds); 0: never."""
+        if not is_live(self):
+            return 0.0
+        times = [t for t in (self.look_at, self.deadline if self.phase in _TIMED else 0) if t]
+        return min(times, default=0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,57 +124,99 @@ class Send:
 
 
 def react(
-    saga: Saga | None, message: SagaMessage, now: datetime, step_seconds: float
+    saga: Saga | None, message: SagaMessage, now: datetime, timing: Timing
 ) -> tuple[Saga, list[Send]]:
     """The saga after a message and the commands to send: the newly pending steps' commands,
-    every pending step's on the watchdog's re-drive, none for duplicates."""
+    the pending ones again when a tick finds an answer missing, none for duplicates."""
     current = saga or Saga(message.order_id)
-    after = _next(current, message, now, step_seconds)
-    if isinstance(message, Tick) and after == current:
-        return after, commands_for(after)  # the watchdog's re-drive: every pending step again
+    if isinstance(message, Tick):
+        return _tick(current, message, now, timing)
+    after = _next(current, message, now, timing)
     fresh = after.phase != current.phase
     return after, [s for s in commands_for(after) if fresh or s.step not in current.pending]
 
 
-def _next(saga: Saga, message: SagaMessage, now: datetime, step_seconds: float) -> Saga:
+def advances(before: Saga | None, after: Saga) -> bool:
+    """Whether `after` may replace `before`: never back to an earlier phase, never out of the
+    pivot's side into compensation (a guard for state restored out of order)."""
+    if before is None or after.phase == before.phase:
+        return True
+    if before.phase in _PAST_PIVOT and after.phase in (Phase.COMPENSATING, Phase.CANCELLED):
+        return False
+    return RANK[after.phase] > RANK[before.phase]
+
+
+def _next(saga: Saga, message: SagaMessage, now: datetime, timing: Timing) -> Saga:
     match message:
         case OrderWasPlaced() if saga.phase is Phase.WAITING and not saga.lines:
             started = replace(saga, lines=message.lines, amount_cents=message.amount_cents)
             steps = tuple(f"reserve:{line.sku}" for line in message.lines)
-            return _enter(started, Phase.RESERVING, steps, now, step_seconds)
+            return _enter(started, Phase.RESERVING, steps, now, timing, timed=True)
         case CardGiven() if saga.card_token is None:
             with_card = replace(saga, card_token=message.token)
-            if saga.phase is Phase.AUTHORIZING:  # the order was waiting for its card
-                return replace(with_card, pending=("authorize",))
+            if saga.phase is Phase.AUTHORIZING and not saga.pending:  # waited for its card
+                return _enter(with_card, Phase.AUTHORIZING, ("authorize",), now, timing, True)
             return with_card
         case Answered() if message.step in saga.pending:
-            return _answered(saga, message, now, step_seconds)
-        case Tick() if saga.phase in _TIMED and saga.deadline and now.timestamp() >= saga.deadline:
-            return _compensate(saga, f"timed out while {saga.phase}", now)
+            return _answered(saga, message, now, timing)
         case _:
             return saga
 
 
-def _answered(saga: Saga, answer: Answered, now: datetime, step_seconds: float) -> Saga:
+def _tick(saga: Saga, tick: Tick, now: datetime, timing: Timing) -> tuple[Saga, list[Send]]:
+    if not is_live(saga):
+        return saga, []
+    t = now.timestamp()
+    if saga.phase in _TIMED and saga.deadline and t >= saga.deadline:
+        if tick.stalled:
+            return _compensating(saga, f"timed out while {saga.phase}", now, timing)
+        saga = replace(saga, deadline=t + timing.step_seconds)  # busy, not failed: wait on
+    if not saga.pending or t < saga.look_at:
+        return saga, []
+    if not tick.caught_up:  # our commands are still queued: their answers will come
+        return replace(saga, look_at=t + timing.redrive_seconds), []
+    if saga.resends >= timing.max_resends and saga.phase in _TIMED:
+        return _compensating(saga, f"no answer while {saga.phase}", now, timing)
+    resends = saga.resends + 1
+    later = replace(saga, resends=resends, look_at=t + backoff(timing, saga.order_id, resends))
+    return later, commands_for(saga)
+
+
+def backoff(timing: Timing, order_id: str, attempt: int) -> float:
+    """Seconds before re-send `attempt + 1`: doubling, capped, with a jitter of +-25% that is a
+    pure function of the saga and attempt (so sagas spread out and tests stay deterministic)."""
+    base = min(timing.redrive_seconds * 2 ** (attempt - 1), timing.max_backoff_seconds)
+    digest = hashlib.blake2b(f"{order_id}:{attempt}".encode(), digest_size=2).digest()
+    return base * (0.75 + 0.5 * int.from_bytes(digest) / 0xFFFF)
+
+
+def _answered(saga: Saga, answer: Answered, now: datetime, timing: Timing) -> Saga:
     rest = tuple(step for step in saga.pending if step != answer.step)
     if saga.phase is Phase.COMPENSATING:
         done = replace(saga, pending=rest, compensations=(*saga.compensations, answer.step))
-        return done if rest else replace(done, phase=Phase.CANCELLED)
+        return done if rest else replace(done, phase=Phase.CANCELLED, look_at=0.0)
+    if saga.phase in _PAST_PIVOT and not answer.accepted:
+        # Nothing is undone past the pivot: a refused shipment is noted (an operator's case).
+        noted = replace(saga, pending=rest, reason=_failure(answer))
+        return noted if rest else replace(noted, phase=Phase.DONE, look_at=0.0)
     if not answer.accepted or "PaymentDeclined" in answer.events:
-        return _compensate(saga, _failure(answer), now)
+        return _compensate(saga, _failure(answer), now, timing)
     done = replace(saga, pending=rest, steps=(*saga.steps, answer.step))
     if rest:
         return done
     match saga.phase:
+        case Phase.RESERVING if saga.amount_cents == 0:
+            return _enter(done, Phase.CONFIRMING, ("confirm",), now, timing)  # nothing to pay
         case Phase.RESERVING:
             awaited = ("authorize",) if saga.card_token is not None else ()
-            return _enter(done, Phase.AUTHORIZING, awaited, now, step_seconds)
+            return _enter(done, Phase.AUTHORIZING, awaited, now, timing, timed=True)
         case Phase.AUTHORIZING:
-            return _enter(done, Phase.CONFIRMING, ("confirm",), now, 0)
+            return _enter(done, Phase.CONFIRMING, ("confirm",), now, timing)
         case Phase.CONFIRMING:
-            return _enter(done, Phase.SHIPPING, ("ship",), now, 0)
+            dispatch = tuple(f"dispatch:{line.sku}" for line in saga.lines)
+            return _enter(done, Phase.SHIPPING, ("ship", *dispatch), now, timing)
         case _:
-            return replace(done, phase=Phase.DONE)
+            return replace(done, phase=Phase.DONE, look_at=0.0)
 
 
 def _failure(answer: Answered) -> str:
@@ -138,23 +224,43 @@ def _failure(answer: Answered) -> str:
         return "payment declined"
     if answer.error == "InsufficientStock":
         return f"out of stock: {answer.step.removeprefix('reserve:')}"
-    return f"{answer.step} refused: {answer.error or 'no reason given'}"
+    return f"{answer.step} refused: {answer.error}"
 
 
 def _enter(
-    saga: Saga, phase: Phase, pending: tuple[str, ...], now: datetime, step_seconds: float
+    saga: Saga,
+    phase: Phase,
+    pending: tuple[str, ...],
+    now: datetime,
+    timing: Timing,
+    timed: bool = False,
 ) -> Saga:
-    deadline = now.timestamp() + step_seconds if step_seconds else 0.0
-    return replace(saga, phase=phase, pending=pending, since=now, deadline=deadline)
+    t = now.timestamp()
+    return replace(
+        saga,
+        phase=phase,
+        pending=pending,
+        since=now,
+        deadline=t + timing.step_seconds if timed else 0.0,
+        resends=0,
+        look_at=t + timing.redrive_seconds if pending else 0.0,
+    )
 
 
-def _compensate(saga: Saga, reason: str, now: datetime) -> Saga:
+def _compensate(saga: Saga, reason: str, now: datetime, timing: Timing) -> Saga:
     """Undo everything that may have happened: releases and voids of nothing change nothing."""
     undo = [f"release:{line.sku}" for line in saga.lines]
     if "authorize" in saga.steps or saga.phase is Phase.AUTHORIZING:
         undo.append("void")
-    compensating = _enter(saga, Phase.COMPENSATING, (*undo, "cancel"), now, 0)
+    compensating = _enter(saga, Phase.COMPENSATING, (*undo, "cancel"), now, timing)
     return replace(compensating, reason=reason)
+
+
+def _compensating(
+    saga: Saga, reason: str, now: datetime, timing: Timing
+) -> tuple[Saga, list[Send]]:
+    after = _compensate(saga, reason, now, timing)
+    return after, commands_for(after)
 
 
 def commands_for(saga: Saga) -> list[Send]:
@@ -173,6 +279,8 @@ def _command(saga: Saga, step: str) -> Send:
             command = ReserveStock(sku, order_id, quantity, at)
         case "release":
             command = ReleaseStock(sku, order_id, at)
+        case "dispatch":
+            command = ShipStock(sku, order_id, at)
         case "authorize":
             command = AuthorizePayment(order_id, saga.amount_cents, saga.card_token or "", at)
         case "void":

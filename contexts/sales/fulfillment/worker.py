@@ -1,7 +1,15 @@
-"""The saga's agents: route replies to the inbox, run the sagas, and the watchdog timer."""
+"""The saga's agents: route replies to the inbox, run the sagas, and the watchdog timer.
+
+The watchdog's cost follows the sagas that are due, not every saga ever created: each worker
+keeps an in-memory schedule of its live sagas' next look (`Saga.due`), updated whenever a
+saga's state is written and rebuilt from the table after a rebalance. A due saga gets one
+`Tick` carrying what the backlog of its participants' command topics says: stalled (queued
+commands, no progress for a step's deadline) or caught up (everything handled, ours too).
+"""
 
 from __future__ import annotations
 
+import heapq
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -13,9 +21,10 @@ from contexts.sales.aggregates import ORDER
 from contexts.sales.fulfillment import metrics
 from contexts.sales.fulfillment import serialization as records
 from contexts.sales.fulfillment.messages import SagaMessage, Tick
-from contexts.sales.fulfillment.saga import Phase, Saga, Send, is_live, react
+from contexts.sales.fulfillment.saga import Saga, Send, advances, commands_for, react
 from contexts.sales.fulfillment.settings import FulfillmentSettings
 from contexts.sales.fulfillment.topics import INBOX, REPLIES, TABLE
+from processors.durable_table import durable_table
 from producers.messages import COMMAND_TYPE
 from skald.context import Worker
 from skald.runtime import Runtime
@@ -27,7 +36,8 @@ _RAW_CODECS: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw
 
 def wire(app: faust.App, runtime: Runtime) -> None:
     """Add the saga's topics, table, agents and watchdog to `app`."""
-    timing = FulfillmentSettings()
+    settings = FulfillmentSettings()
+    timing = settings.timing()
     topic = runtime.topic
     order = ORDER
     raw = {**_RAW, **_RAW_CODECS}
@@ -36,13 +46,14 @@ def wire(app: faust.App, runtime: Runtime) -> None:
     )
     replies = app.topic(topic(REPLIES.name), **raw)
     inbox = app.topic(topic(INBOX.name), **raw)
-    sagas = app.Table(TABLE, default=None, key_type=bytes)  # JSON values: the app default
+    sagas = durable_table(app, TABLE, default=None, key_type=bytes)  # JSON values
     routes = {
         cls: (a, topic(a.commands_topic)) for a in runtime.aggregates for cls in a.command_classes
     }
     outgoing = {name: app.topic(name, **raw) for _, name in routes.values()}
     reply_to = topic(REPLIES.name)
     kinds = {topic(order.events_topic): "event", topic(order.commands_topic): "command"}
+    schedule = Schedule()
 
     def parse(event: faust.EventT) -> SagaMessage | None:
         headers = dict(event.message.headers or ())
@@ -60,7 +71,14 @@ def wire(app: faust.App, runtime: Runtime) -> None:
         """Move one saga by one message: whether its table entry changed, the commands to send."""
         key = message.order_id.encode()
         before = records.load(sagas.get(key))
-        after, sends = react(before, message, datetime.now(UTC), timing.step_seconds)
+        after, sends = react(before, message, datetime.now(UTC), timing)
+        if not advances(before, after):
+            log.error("saga %s: refused to move from %s to %s", key, before, after)
+            metrics.REFUSED_MOVES.inc()
+            return False, []
+        schedule.set(key, after.due)
+        resent = isinstance(message, Tick) and before is not None and after.phase == before.phase
+        metrics.COMMANDS.labels("resend" if resent else "first").inc(len(sends))
         if after == (before or Saga(message.order_id)):
             return False, sends
         sagas[key] = records.dump(after)
@@ -70,9 +88,9 @@ def wire(app: faust.App, runtime: Runtime) -> None:
         return True, sends
 
     async def handle(stream: faust.Stream[bytes], events: Sequence[faust.EventT]) -> None:
-        """A batch of events in stream order: every saga moved, then one flush makes the new
-        states durable, then their commands leave (one flush per batch, not per message).
-        The events are acknowledged when this returns: never before their states are durable."""
+        """A batch of events in stream order: every saga moved, then the new states are made
+        durable (acknowledged by the broker), then their commands leave. The events are
+        acknowledged when this returns: never before their states are durable."""
         metrics.BATCH_MESSAGES.observe(len(events))
         outbox: list[tuple[str, Send]] = []
         changed = False
@@ -84,8 +102,8 @@ def wire(app: faust.App, runtime: Runtime) -> None:
                 changed |= wrote
                 outbox += [(message.order_id, send) for send in sends]
         stream._set_current_event(None)
-        if changed or outbox:
-            await app.producer.flush()  # the states are durable before their commands leave
+        if changed:
+            await sagas.durable()  # the states are durable before their commands leave
         for order_id, send in outbox:
             out = records.command_record(send, order_id, routes, reply_to)
             await outgoing[out.topic].send(key=out.key, value=out.value, headers=out.headers)
@@ -93,7 +111,7 @@ def wire(app: faust.App, runtime: Runtime) -> None:
     @app.agent(inputs, name="sales_fulfillment_sagas")
     async def run_sagas(stream: faust.StreamT[bytes]) -> None:
         assert isinstance(stream, faust.Stream)  # StreamT does not declare take_events
-        async for events in stream.take_events(timing.batch_size, within=timing.batch_seconds):
+        async for events in stream.take_events(settings.batch_size, within=settings.batch_seconds):
             await handle(stream, events)
 
     @app.agent(replies, name="sales_fulfillment_replies")
@@ -102,15 +120,76 @@ def wire(app: faust.App, runtime: Runtime) -> None:
             answer = records.answered(dict(event.message.headers or ()), event.value)
             await inbox.send(key=answer.order_id.encode(), value=records.inbox_value(answer))
 
-    @app.timer(timing.redrive_seconds, name="sales_fulfillment_watchdog")
+    def tick_for(saga: Saga) -> Tick:
+        """What the backlog says about the participants of the saga's pending steps."""
+        backlog = runtime.backlog
+        topics = {routes[type(send.command)][1] for send in commands_for(saga)}
+        stalled = any(backlog.topic_stalled(t, timing.step_seconds) for t in topics)
+        # Replies commit with their effects; our own unread replies may hold the answer.
+        caught_up = all(backlog.topic_lag(t) == 0 for t in topics) and (
+            backlog.topic_lag(reply_to) + backlog.topic_lag(topic(INBOX.name)) <= _OWN_SLACK
+        )
+        return Tick(saga.order_id, stalled=stalled, caught_up=caught_up)
+
+    @app.timer(settings.watchdog_seconds, name="sales_fulfillment_watchdog")
     async def watchdog() -> None:
-        now = datetime.now(UTC).timestamp()
-        for key, data in list(sagas.items()):
-            saga = records.load(data)
-            if saga is None or saga.phase is Phase.WAITING or not is_live(saga):
+        assigned = frozenset(app.assignor.assigned_actives())
+        if schedule.rebuild_needed(assigned):  # a rebalance: whose sagas are ours changed
+            for key, data in list(sagas.items()):
+                saga = records.load(data)
+                schedule.set(key, saga.due if saga is not None else 0.0)
+        metrics.DUE.set(len(schedule))
+        for key in schedule.due(datetime.now(UTC).timestamp(), limit=_TICKS_PER_LOOK):
+            saga = records.load(sagas.get(key))
+            if saga is None or not saga.due:
                 continue
-            if saga.since is None or now - saga.since.timestamp() >= timing.redrive_seconds:
-                await inbox.send(key=key, value=records.inbox_value(Tick(saga.order_id)))
+            metrics.TICKS.inc()
+            await inbox.send(key=key, value=records.inbox_value(tick_for(saga)))
+
+
+_TICKS_PER_LOOK = 2000  # a look's work is bounded; the rest stay due for the next look
+_OWN_SLACK = 16  # replies/inbox records not yet handled that still count as caught up
+
+
+class Schedule:
+    """When each live saga of this worker is next due: a heap with lazy deletion, so a look
+    costs what is due, not what exists."""
+
+    def __init__(self) -> None:
+        self._when: dict[bytes, float] = {}
+        self._heap: list[tuple[float, bytes]] = []
+        self._assigned: frozenset[object] | None = None
+
+    def __len__(self) -> int:
+        return len(self._when)
+
+    def set(self, key: bytes, when: float) -> None:
+        """Look at `key` at `when` (epoch seconds); 0 forgets it."""
+        if not when:
+            self._when.pop(key, None)
+            return
+        if self._when.get(key) != when:
+            self._when[key] = when
+            heapq.heappush(self._heap, (when, key))
+
+    def due(self, now: float, limit: int) -> list[bytes]:
+        """Keys due by `now`, at most `limit`; each is forgotten until `set` again."""
+        found: list[bytes] = []
+        while self._heap and self._heap[0][0] <= now and len(found) < limit:
+            when, key = heapq.heappop(self._heap)
+            if self._when.get(key) == when:
+                del self._when[key]
+                found.append(key)
+        return found
+
+    def rebuild_needed(self, assigned: frozenset[object]) -> bool:
+        """Whether the partitions changed since the last rebuild (then forget everything)."""
+        if assigned == self._assigned:
+            return False
+        self._assigned = assigned
+        self._when.clear()
+        self._heap.clear()
+        return True
 
 
 fulfillment_worker = Worker("sales.fulfillment", wire)

@@ -68,8 +68,8 @@ def assert_sound(
     services: Services, crowd: Crowd, states: dict[str, Any], restocked: dict[str, int]
 ) -> None:
     """Each saga final once; each SKU reserved and each payment authorized at most once per
-    order; confirmed orders hold their stock and payment, cancelled ones hold nothing; every
-    SKU's level is its restocks minus the live reservations."""
+    order; shipped orders consumed their stock and keep their payment, cancelled ones hold
+    nothing; no reservation stays open; every SKU's level is its restocks minus what shipped."""
     history = phase_history(services)
     orders = events_by_type(services, "sales.order.events")
     payments = events_by_type(services, "payments.payment.events")
@@ -93,9 +93,10 @@ def assert_sound(
         for sku in lines:
             counts = held[(sku, order_id)]
             assert counts["StockReserved"] <= 1 and counts["StockReleased"] <= 1, counts
-            left = counts["StockReserved"] - counts["StockReleased"]
-            assert left == (1 if phase == "done" else 0), (order_id, sku, counts, phase)
-            live[sku] += lines[sku] * left
+            assert counts["StockShipped"] == (1 if phase == "done" else 0), (order_id, counts)
+            left = counts["StockReserved"] - counts["StockReleased"] - counts["StockShipped"]
+            assert left == 0, (order_id, sku, counts, phase)  # nothing stays reserved
+            live[sku] += lines[sku] * counts["StockShipped"]  # shipped units left on hand
         if phase == "done":
             assert payments[order_id] == {"PaymentAuthorized": 1}, payments[order_id]
             assert crowd.tokens[order_id] != "tok_declined"
