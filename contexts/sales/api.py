@@ -32,7 +32,7 @@ ORDER_REJECTIONS: Rejections = {
 }
 
 # Order ids derived from an Idempotency-Key: a retried POST /orders targets the same order.
-_ORDER_IDS = uuid.UUID("6f1c9a3e-5d4b-4c7e-9a51-0d2b8e7f3c10")
+ORDER_ID_NAMESPACE = uuid.UUID("6f1c9a3e-5d4b-4c7e-9a51-0d2b8e7f3c10")
 
 OrderId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
@@ -87,7 +87,7 @@ def command_routes(runtime: Runtime) -> APIRouter:
     @router.post("/orders", status_code=201, summary="Place an order", response_model=OrderAccepted)
     async def place_order(body: PlaceOrderIn, request: Request) -> JSONResponse:
         key = request.headers.get("Idempotency-Key")
-        order_id = str(uuid.uuid5(_ORDER_IDS, key) if key else uuid.uuid4())
+        order_id = str(uuid.uuid5(ORDER_ID_NAMESPACE, key) if key else uuid.uuid4())
         items = tuple(OrderItem(**item.model_dump()) for item in body.items)
         now = datetime.now(UTC)
         command = PlaceOrder(order_id, body.customer_id, items, now, body.payment_token)

@@ -64,9 +64,11 @@ def events_by_type(services: Services, topic: str) -> dict[str, Counter[str]]:
     return found
 
 
-def place(api_url: str, sku_quantities: dict[str, int], token: str | None = None) -> str:
+def place(
+    api_url: str, sku_quantities: dict[str, int], token: str | None = None, price: int = 500
+) -> str:
     items = [
-        {"sku": sku, "name": sku, "quantity": q, "unit_price_cents": 500}
+        {"sku": sku, "name": sku, "quantity": q, "unit_price_cents": price}
         for sku, q in sku_quantities.items()
     ]
     body: dict[str, Any] = {"customer_id": "cust-1", "items": items}

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-import httpx
+import time
 
+import httpx
+from confluent_kafka import Producer
+
+from contexts.payments.payment.commands import VoidPayment
+from eventstore import kafka_config
+from producers.command_bus import REPLY_TOPIC
+from producers.messages import CommandMessage
 from skald.services import Services
 from tests.integration.commands.harness import ProcessFactory, SkaldProcess
 from tests.integration.processors.conftest import start_worker
@@ -93,8 +100,6 @@ def test_a_participant_that_does_not_answer_is_compensated(
 
 
 def _wait_cancelled(services: Services, order_id: str) -> dict[str, object]:
-    import time
-
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         orders = events_by_type(services, "sales.order.events")
@@ -102,3 +107,73 @@ def _wait_cancelled(services: Services, order_id: str) -> dict[str, object]:
             return dict(orders)
         time.sleep(1)
     raise AssertionError(f"order {order_id} not cancelled")
+
+
+def test_a_free_order_ships_without_an_authorization(
+    services: Services, api: SkaldProcess, processor: SkaldProcess, worker: SkaldProcess
+) -> None:
+    restock(api.url, "SKU-F", 3)
+    free = place(api.url, {"SKU-F": 1}, "tok_declined", price=0)  # no card is ever charged
+
+    state = wait_final(services, [free])[free]
+
+    assert state["phase"] == "done" and "authorize" not in state["steps"]
+    assert events_by_type(services, "sales.order.events")[free] == {
+        "OrderPlaced": 1,
+        "OrderConfirmed": 1,
+        "OrderShipped": 1,
+    }
+    assert events_by_type(services, "payments.payment.events")[free] == {}
+    assert events_by_type(services, "inventory.stock.events")[free] == {
+        "StockReserved": 1,
+        "StockShipped": 1,
+    }
+
+
+def test_a_participant_that_is_merely_slow_is_waited_for(
+    services: Services, spawn: ProcessFactory
+) -> None:
+    # The door is open: this test queues work on purpose.
+    api = spawn("api", ["api"], {"SKALD_ADMISSION_ENABLED": "false"})
+    api.wait_healthy()
+    spawn("orders-and-stock", ["process", "order", "stock"]).wait_for_log("assigned")
+    spawn("payments", ["process", "payment"]).wait_for_log("assigned")
+    start_worker(spawn)  # 4 s deadlines
+    restock(api.url, "SKU-SLOW", 5)
+
+    # Payments are busy, not down: a long queue of other commands ahead of the saga's.
+    _queue_junk_payments(services, JUNK)
+    started = time.monotonic()
+    order_id = place(api.url, {"SKU-SLOW": 1}, "tok_visa")
+    state = wait_final(services, [order_id], timeout=240)[order_id]
+    waited = time.monotonic() - started
+
+    assert state["phase"] == "done", state
+    assert waited > 4, f"the queue drained in {waited:.1f} s: the deadline was never at stake"
+    assert events_by_type(services, "payments.payment.events")[order_id] == {"PaymentAuthorized": 1}
+
+
+JUNK = 30_000  # voids of payments that don't exist: refused one by one, seconds of work
+
+
+def _queue_junk_payments(services: Services, count: int) -> None:
+    settings = services.settings
+    producer = Producer(kafka_config.producer_config(settings.kafka_connection()))
+    reply_to = settings.topic(REPLY_TOPIC.name)
+    for n in range(count):
+        message = CommandMessage(
+            command_type=VoidPayment.COMMAND_TYPE,
+            aggregate_id=f"junk-{n}",
+            payload={"order_id": f"junk-{n}", "at": "2026-01-01T00:00:00+00:00"},
+            correlation_id=f"junk-{n}",
+            reply_to=reply_to,
+        )
+        producer.produce(
+            settings.topic("payments.payment.commands"),
+            key=message.aggregate_id.encode(),
+            value=message.value(),
+            headers=message.headers(),
+        )
+        if n % 10_000 == 0:
+            producer.poll(0)
+    assert producer.flush(60) == 0
