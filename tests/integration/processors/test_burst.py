@@ -7,6 +7,7 @@ import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 
@@ -16,7 +17,7 @@ from skald.services import Services
 from tests.integration.commands.harness import ProcessFactory
 from tests.integration.kafka_probe import end_offsets
 from tests.integration.processors.conftest import CROWD_ENV, start_worker
-from tests.integration.processors.sagas import restock, wait_final
+from tests.integration.processors.sagas import restock, saga_states, wait_final
 
 CLIENTS = 48
 SECONDS = 10.0
@@ -39,9 +40,7 @@ def test_a_burst_above_capacity_is_refused_at_the_door_and_every_accepted_order_
     assert statuses[503] > 0, f"the burst never exceeded capacity: {statuses}"
     # A 504 may still have placed its order: its id is derived from the Idempotency-Key.
     placed = [order_id for order_id, status in answers if status in (201, 504)]
-    states = wait_final(services, placed, timeout=420) if statuses[504] == 0 else {}
-    if statuses[504]:
-        states = _final_or_never_placed(services, placed)
+    states = _final(services, placed, some_may_not_exist=statuses[504] > 0)
 
     phases = Counter(state["phase"] for state in states.values())
     assert phases["cancelled"] == 0, [s["reason"] for s in states.values() if s["reason"]]
@@ -74,13 +73,14 @@ def _burst(api_url: str) -> list[tuple[str, int]]:
         return [answer for answers in pool.map(client, range(CLIENTS)) for answer in answers]
 
 
-def _final_or_never_placed(services: Services, order_ids: list[str]) -> dict[str, dict]:
-    """States of the orders that exist, once every one of them is final."""
-    from tests.integration.processors.sagas import saga_states
-
-    time.sleep(5)  # any 504'd command still queued is handled by now or never was
-    existing = [o for o in order_ids if o in saga_states(services)]
-    return wait_final(services, existing, timeout=420)
+def _final(
+    services: Services, order_ids: list[str], some_may_not_exist: bool
+) -> dict[str, dict[str, Any]]:
+    """The sagas' states once every one of them is final (a 504'd order may never exist)."""
+    if some_may_not_exist:
+        time.sleep(10)  # a command that timed out at the API is handled by now, or never was
+        order_ids = [o for o in order_ids if o in saga_states(services)]
+    return wait_final(services, order_ids, timeout=420)
 
 
 def _quiet(services: Services, seconds: float = 5.0) -> bool:
