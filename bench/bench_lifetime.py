@@ -13,11 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -28,8 +24,8 @@ from typing import Any
 
 from aiokafka.partitioner import murmur2
 from confluent_kafka import Consumer, KafkaError, Message, Producer
-from confluent_kafka.admin import AdminClient
 
+from bench.namespace import LoggedProcessor, drop_namespace
 from bench.result import Result
 from command_processor.restore import fold_events, read_to_end, restore
 from command_processor.snapshots import SnapshotCodec
@@ -50,7 +46,6 @@ COMMANDS = int(os.environ.get("SKALD_BENCH_LIFETIME_COMMANDS", "50"))  # latency
 RESTORES = 5  # restore samples per SKU; the median is reported
 BUS_STOCK: AggregateType[Any] = STOCK  # the command bus takes any aggregate type
 OLD_SKU = "SKU-LIFETIME-OLD"
-RESTORED = re.compile(r"restored \d+ stock aggregates of partitions \[.*?\] in ([\d.]+)s")
 
 
 def _partition(sku: str, partitions: int) -> int:
@@ -129,49 +124,6 @@ def _produce(
             producer.poll(0.01)
 
 
-class _Processor:
-    """`python -m skald process stock` with its log in a file, to read its restore time."""
-
-    def __init__(self, settings: Settings, log: Path) -> None:
-        env = {
-            **os.environ,
-            "SKALD_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-            "SKALD_NAMESPACE": settings.namespace,
-            "SKALD_LOG_LEVEL": "INFO",
-        }
-        env.pop("SKALD_METRICS_PORT", None)
-        self._log = log
-        self._offset = log.stat().st_size if log.exists() else 0
-        with log.open("ab") as out:
-            self._process = subprocess.Popen(
-                [sys.executable, "-m", "skald", "process", "stock"],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-
-    def restore_seconds(self, timeout: float) -> float:
-        """The restore time the processor logs for its stock partitions, once assigned."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            text = self._log.read_text(errors="replace")[self._offset :]
-            if "assigned" in text and (found := RESTORED.search(text)):
-                return float(found.group(1))
-            if self._process.poll() is not None:
-                raise RuntimeError(f"the processor exited:\n{text}")
-            time.sleep(0.2)
-        raise TimeoutError(f"the processor did not restore in {timeout:g} s")
-
-    def stop(self) -> None:
-        if self._process.poll() is None:
-            self._process.send_signal(signal.SIGTERM)
-            try:
-                self._process.wait(30)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(10)
-
-
 async def _restock(services: Services, sku: str) -> tuple[float, int]:
     """One Restock through the command bus: its latency and the SKU's version after it."""
     started = time.perf_counter()
@@ -221,21 +173,6 @@ def _reader(settings: Settings) -> Callable[[], Consumer]:
     return lambda: Consumer(kafka_config.reader_config(connection, settings.group("skald.reader")))
 
 
-def _drop_namespace(settings: Settings) -> None:
-    """Delete the namespace's topics and consumer groups (the bench creates nothing else)."""
-    assert settings.namespace, "refusing to drop the default namespace"
-    admin = AdminClient(kafka_config.admin_config(settings.kafka_connection()))
-    topics = [t for t in admin.list_topics(timeout=10).topics if t.startswith(settings.namespace)]
-    for future in admin.delete_topics(topics, request_timeout=30).values() if topics else []:
-        future.result()
-    listed = admin.list_consumer_groups(request_timeout=10).result()
-    groups = [g.group_id for g in listed.valid if g.group_id.startswith(settings.namespace)]
-    for future in (
-        admin.delete_consumer_groups(groups, request_timeout=30).values() if groups else []
-    ):
-        future.result()
-
-
 def _measure(services: Services) -> list[Result]:
     settings = services.settings
     created = {r.topic: r.partitions for r in apply_topic_specs(services)}
@@ -246,9 +183,9 @@ def _measure(services: Services) -> list[Result]:
     fold_seconds = _fold_and_snapshot(services, old_partition, OLD_SKU)
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "processor.log"
-        first = _Processor(settings, log)
+        first = LoggedProcessor(settings, log, [STOCK.name])
         try:
-            first.restore_seconds(timeout=600)
+            first.restore_seconds(STOCK.name, timeout=600)
             # One command each: the processor writes both SKUs' snapshots itself.
             (_, old_version), (_, new_version) = (
                 asyncio.run(_restock(services, sku)) for sku in (OLD_SKU, new_sku)
@@ -256,9 +193,9 @@ def _measure(services: Services) -> list[Result]:
         finally:
             first.stop()
         assert (old_version, new_version) == (2 + 2 * ORDERS, 1), (old_version, new_version)
-        second = _Processor(settings, log)
+        second = LoggedProcessor(settings, log, [STOCK.name])
         try:
-            restart_seconds = second.restore_seconds(timeout=600)
+            restart_seconds = second.restore_seconds(STOCK.name, timeout=600)
             latencies = asyncio.run(_latencies(services, [OLD_SKU, new_sku]))
         finally:
             second.stop()
@@ -318,4 +255,4 @@ def run(settings: Settings) -> list[Result]:
         return _measure(services)
     finally:
         services.close()
-        _drop_namespace(namespaced)
+        drop_namespace(namespaced)
