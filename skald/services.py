@@ -139,7 +139,13 @@ class Services:
             self.settings.group("skald.commands"): [t.commands for t in self.topologies()],
             self.settings.group(APP_NAME): None,  # the topics its agents committed
         }
-        monitor = BacklogMonitor(self.admin, groups)
+        # Reads idle partitions' tails: transaction markers there are no work.
+        reader = Consumer(
+            kafka_config.reader_config(
+                self.settings.kafka_connection(), self.settings.group("skald.reader")
+            )
+        )
+        monitor = BacklogMonitor(self.admin, groups, reader=reader)
         monitor.start()
         return monitor
 

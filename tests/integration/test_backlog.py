@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from producers.admission import Admission
@@ -86,3 +86,38 @@ def _consume_and_commit(settings: Settings, group: str, topic: str) -> None:
         consumer.commit(asynchronous=False)
     finally:
         consumer.close()
+
+
+def test_transaction_markers_after_the_last_record_are_no_work(settings: Settings) -> None:
+    bootstrap = settings.kafka_bootstrap
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    topic, group = settings.topic("backlog.events"), settings.group("backlog.saga")
+    admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
+    producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": f"{topic}.tx"})
+    producer.init_transactions(30)
+    for n in range(3):  # each committed transaction leaves a marker after its record
+        producer.begin_transaction()
+        producer.produce(topic, key=b"k", value=str(n).encode())
+        producer.commit_transaction(30)
+    # Like Faust: commit the last record's offset + 1, short of the last marker.
+    committer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    committer.commit(offsets=[TopicPartition(topic, 0, 5)], asynchronous=False)
+    committer.close()
+    reader = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": settings.group("backlog.reader"),
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "enable.partition.eof": True,
+        }
+    )
+    monitor = BacklogMonitor(admin, {group: [topic]}, interval=0.2, window=1.0, reader=reader)
+    try:
+        assert monitor.sample().topic_lag(topic) == 1  # first sight: not idle yet, unprobed
+        backlog = monitor.sample()
+        assert backlog.messages == 0
+        assert not backlog.topic_stalled(topic, 0.0)
+    finally:
+        monitor.close()
+        admin.delete_topics([topic])[topic].result(30)
