@@ -1,8 +1,8 @@
-"""Prometheus metrics of the command path as the API sees it: outcomes and latency."""
+"""Prometheus metrics of the command path as the API sees it: outcomes, latency, admission."""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 COMMANDS = Counter(
     "skald_commands_total",
@@ -14,4 +14,13 @@ COMMAND_SECONDS = Histogram(
     "Time from producing a command to its reply (or timeout)",
     ["aggregate"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+BACKLOG_MESSAGES = Gauge(
+    "skald_backlog_messages", "Messages queued in Skald's own groups (commands, sagas)"
+)
+BACKLOG_SECONDS = Gauge(
+    "skald_backlog_seconds", "Seconds the queued messages take to drain at the recent rate"
+)
+ADMISSION_REFUSED = Counter(
+    "skald_admission_refused_total", "Requests refused at the door (503) over capacity", ["route"]
 )

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from eventstore.aggregate import AggregateType
 from eventstore.codec import EventCodec
 from eventstore.mapper import EventMapper
+from producers.backlog import Backlog
 from producers.command_bus import CommandBus
 
 
@@ -59,3 +60,12 @@ class Runtime(Protocol):
     def read_your_writes(self, projection: str) -> Callable[..., None]:
         """A FastAPI dependency: wait (bounded) until `projection` has applied the request's
         `X-Skald-Position`; 400 for a bad token, 504 on timeout."""
+
+    @property
+    def backlog(self) -> Backlog:
+        """Work queued for Skald's own groups, how fast it drains, which topics are stalled:
+        a saga watchdog tells "a participant failed" from "Skald is busy" with it."""
+
+    def admission_gate(self, route_name: str) -> Callable[..., None]:
+        """A FastAPI dependency for routes that start long work: 503 with Retry-After while
+        the backlog would take too long to drain."""

@@ -24,6 +24,9 @@ from eventstore.outgoing import EventRecordFactory
 from eventstore.schemas import SchemaRepository
 from eventstore.topics import TopicSpec, apply_topics
 from eventstore.upcasting import Upcasters
+from processors.app import APP_NAME
+from producers.admission import Admission, admission_gate
+from producers.backlog import Backlog, BacklogMonitor
 from producers.command_bus import REPLY_TOPIC, CommandBus
 from projections.consistency import consistent_with
 from projections.dead_letters import DeadLetterWriter, dead_letter_topic
@@ -42,6 +45,10 @@ def sqlalchemy_url(dsn: str) -> str:
         if dsn.startswith(prefix):
             return "postgresql+psycopg://" + dsn[len(prefix) :]
     raise ValueError(f"SKALD_PG_DSN must start with postgresql://, got {dsn!r}")
+
+
+def _admit() -> None:
+    """The admission gate when admission control is off."""
 
 
 @dataclass
@@ -120,8 +127,57 @@ class Services:
         )
 
     def open_api_clients(self) -> None:
-        """Build what the API uses before its first request."""
+        """Build what the API uses before its first request (and start the backlog monitor)."""
         self.command_bus, self.engine, self.opensearch  # noqa: B018
+        if self.settings.admission_enabled:
+            self.admission  # noqa: B018
+
+    @cached_property
+    def backlog_monitor(self) -> BacklogMonitor:
+        """Samples the work queued for the command processor and the worker; started here."""
+        groups: dict[str, list[str] | None] = {
+            self.settings.group("skald.commands"): [t.commands for t in self.topologies()],
+            self.settings.group(APP_NAME): None,  # the topics its agents committed
+        }
+        # Reads idle partitions' tails: transaction markers there are no work.
+        reader = Consumer(
+            kafka_config.reader_config(
+                self.settings.kafka_connection(), self.settings.group("skald.reader")
+            )
+        )
+        monitor = BacklogMonitor(self.admin, groups, reader=reader)
+        monitor.start()
+        return monitor
+
+    @property
+    def backlog(self) -> Backlog:
+        """The latest backlog (starts the monitor on first use)."""
+        return self.backlog_monitor.snapshot()
+
+    @cached_property
+    def admission(self) -> Admission:
+        settings = self.settings
+        return Admission(
+            self.backlog_monitor,
+            settings.admission_max_backlog_seconds,
+            settings.admission_min_messages,
+        )
+
+    def admission_gate(self, route_name: str) -> Callable[..., None]:
+        """A FastAPI dependency: 503 with Retry-After while the backlog is over the limit.
+
+        Routes are built before the API opens its clients: until `open_api_clients()` has
+        built the admission (and started its monitor), the gate admits.
+        """
+        if not self.settings.admission_enabled:
+            return _admit
+
+        def gate() -> None:
+            admission = self.__dict__.get("admission")
+            if admission is not None:
+                admission_gate(admission, route_name)()
+
+        return gate
 
     @property
     def aggregates(self) -> list[AggregateType[Any]]:
@@ -268,6 +324,8 @@ class Services:
 
     def close(self) -> None:
         """Flush the producer and dispose of pools that were opened."""
+        if "backlog_monitor" in self.__dict__:
+            self.backlog_monitor.close()
         if "appender" in self.__dict__:
             self.appender.close()
         if "command_bus" in self.__dict__:

@@ -73,6 +73,15 @@ class Settings(BaseSettings):
     read_your_writes_timeout_seconds: float = Field(
         5.0, gt=0, description="How long a query waits for its X-Skald-Position before a 504"
     )
+    admission_enabled: bool = Field(
+        True, description="Refuse long work (POST /orders) with 503 while the backlog is too long"
+    )
+    admission_max_backlog_seconds: float = Field(
+        10.0, gt=0, description="Most seconds of queued work (at the recent drain rate) admitted"
+    )
+    admission_min_messages: int = Field(
+        200, ge=0, description="Never refuse below this many queued messages (noisy rates)"
+    )
     metrics_port: int = Field(
         0,
         ge=0,

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -14,6 +14,7 @@ from contexts.sales.aggregates import ORDER
 from contexts.sales.order import decider
 from contexts.sales.order.commands import CancelOrder, ConfirmOrder, MarkOrderShipped, PlaceOrder
 from contexts.sales.order.events import OrderItem
+from producers.admission import ADMISSION_RESPONSES
 from producers.http_commands import (
     COMMAND_RESPONSES,
     CommandAccepted,
@@ -84,7 +85,14 @@ def command_routes(runtime: Runtime) -> APIRouter:
         bus, timeout = runtime.command_bus, runtime.command_timeout
         return await execute(bus, ORDER, command, options, timeout, "order_id", ORDER_REJECTIONS)
 
-    @router.post("/orders", status_code=201, summary="Place an order", response_model=OrderAccepted)
+    @router.post(
+        "/orders",
+        status_code=201,
+        summary="Place an order",
+        response_model=OrderAccepted,
+        responses=ADMISSION_RESPONSES,  # it starts a saga: refused while Skald is at capacity
+        dependencies=[Depends(runtime.admission_gate("place_order"))],
+    )
     async def place_order(body: PlaceOrderIn, request: Request) -> JSONResponse:
         key = request.headers.get("Idempotency-Key")
         order_id = str(uuid.uuid5(ORDER_ID_NAMESPACE, key) if key else uuid.uuid4())

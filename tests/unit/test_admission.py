@@ -1,0 +1,194 @@
+"""Backlog arithmetic and the admission verdict, on hand-built state (no Kafka)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, cast
+
+import pytest
+from confluent_kafka.admin import AdminClient
+from fastapi import HTTPException
+from fastapi.testclient import TestClient
+
+from producers import backlog as backlog_module
+from producers.admission import Admission, admission_gate
+from producers.backlog import Backlog, BacklogMonitor, PartitionBacklog
+from skald.http import build_api
+from skald.registry import CONTEXTS
+from skald.services import Services
+from skald.settings import Settings
+
+
+def _partition(
+    topic: str, committed: int, end: int, idle_since: float = 0.0, partition: int = 0
+) -> PartitionBacklog:
+    return PartitionBacklog("g", topic, partition, committed, end, idle_since)
+
+
+class _FixedMonitor(BacklogMonitor):
+    """A monitor that always answers the given backlog."""
+
+    def __init__(self, backlog: Backlog) -> None:
+        super().__init__(cast(AdminClient, None), {})
+        self.fixed = backlog
+
+    def snapshot(self) -> Backlog:
+        return self.fixed
+
+
+class _BrokenAdmin:
+    def list_consumer_group_offsets(self, *_: Any, **__: Any) -> Any:
+        raise RuntimeError("broker down")
+
+
+def test_an_empty_backlog_drains_in_no_time() -> None:
+    assert Backlog().seconds_to_drain == 0.0
+    assert Backlog(messages=0, drain_rate=0.0, rate_known=True).seconds_to_drain == 0.0
+
+
+def test_seconds_to_drain_is_messages_over_rate() -> None:
+    assert Backlog(messages=500, drain_rate=50.0, rate_known=True).seconds_to_drain == 10.0
+
+
+def test_queued_work_nothing_drained_over_a_full_window_never_drains() -> None:
+    assert Backlog(messages=5, drain_rate=0.0, rate_known=True).seconds_to_drain == math.inf
+    # Before a full window the rate is unknown: no claim it never drains.
+    assert Backlog(messages=5, drain_rate=0.0, rate_known=False).seconds_to_drain == 0.0
+
+
+def test_topic_lag_sums_groups_and_partitions() -> None:
+    backlog = Backlog(
+        messages=0,
+        partitions=(
+            _partition("a", 3, 10),
+            _partition("a", 5, 5, partition=1),
+            _partition("b", 0, 4),
+            PartitionBacklog("other", "a", 0, 8, 10, 0.0),
+        ),
+    )
+    assert backlog.topic_lag("a") == 9
+    assert backlog.topic_lag("b") == 4
+    assert backlog.topic_lag("missing") == 0
+
+
+def test_a_topic_stalls_when_queued_work_does_not_move() -> None:
+    backlog = Backlog(
+        taken_at=100.0,
+        partitions=(_partition("a", 3, 10, idle_since=80.0), _partition("b", 4, 4, 0.0)),
+    )
+    assert backlog.topic_stalled("a", 20.0)
+    assert not backlog.topic_stalled("a", 21.0)
+    assert not backlog.topic_stalled("b", 1.0)  # caught up: nothing owed
+
+
+def _monitor(window: float = 10.0) -> BacklogMonitor:
+    return BacklogMonitor(cast(AdminClient, None), {}, interval=1.0, window=window)
+
+
+def test_the_drain_rate_is_the_committed_offsets_rise_over_the_window() -> None:
+    monitor = _monitor(window=10.0)
+    key = ("g", "t", 0)
+    first = monitor._record(0.0, {key: (0, 1000)})
+    assert (first.messages, first.drain_rate, first.rate_known) == (1000, 0.0, False)
+    for second in range(1, 11):
+        latest = monitor._record(float(second), {key: (20 * second, 1000)})
+    assert latest.rate_known
+    assert latest.drain_rate == pytest.approx(20.0)
+    assert latest.messages == 800
+    assert latest.seconds_to_drain == pytest.approx(40.0)
+    # The window slides: only the last 10 s count.
+    latest = monitor._record(11.0, {key: (200, 1000)})
+    assert latest.drain_rate == pytest.approx(18.0)
+
+
+def test_a_partition_that_appears_does_not_count_as_drained() -> None:
+    monitor = _monitor(window=2.0)
+    monitor._record(0.0, {("g", "t", 0): (10, 10)})
+    latest = monitor._record(2.0, {("g", "t", 0): (10, 10), ("g", "t", 1): (5000, 5050)})
+    assert latest.drain_rate == 0.0
+    assert latest.seconds_to_drain == math.inf
+
+
+def test_idle_time_starts_when_work_arrives_and_resets_when_it_moves() -> None:
+    monitor = _monitor()
+    key = ("g", "t", 0)
+    monitor._record(0.0, {key: (5, 5)})  # caught up
+    monitor._record(50.0, {key: (5, 5)})
+    backlog = monitor._record(51.0, {key: (5, 9)})  # work arrives
+    assert not backlog.topic_stalled("t", 5.0)
+    backlog = monitor._record(57.0, {key: (5, 9)})
+    assert backlog.topic_stalled("t", 5.0)
+    backlog = monitor._record(58.0, {key: (6, 9)})  # it moved
+    assert not backlog.topic_stalled("t", 5.0)
+
+
+def test_failed_sampling_keeps_the_last_snapshot_then_marks_it_stale(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = [100.0]
+    monkeypatch.setattr(backlog_module.time, "monotonic", lambda: now[0])
+    monitor = BacklogMonitor(cast(AdminClient, _BrokenAdmin()), {"g": ["t"]}, interval=1.0)
+    assert monitor.sample() == Backlog()  # before any success: empty, admits
+    monitor._snapshot = Backlog(messages=7, taken_at=100.0)
+    assert monitor.sample().messages == 7
+    assert not monitor.snapshot().stale
+    now[0] = 103.5
+    assert monitor.snapshot().stale
+    failures = [r for r in caplog.records if "backlog sampling failed" in r.getMessage()]
+    assert len(failures) == 1 and failures[0].exc_info is None  # once per streak, no trace
+
+
+def _admission(backlog: Backlog, max_seconds: float = 10.0, min_messages: int = 200) -> Admission:
+    return Admission(_FixedMonitor(backlog), max_seconds, min_messages)
+
+
+def test_no_monitor_admits() -> None:
+    assert Admission(None, 10.0, 200).verdict() is None
+
+
+@pytest.mark.parametrize(
+    "backlog",
+    [
+        Backlog(),
+        Backlog(messages=199, drain_rate=0.0, rate_known=True),  # quiet: noisy rate
+        Backlog(messages=1000, drain_rate=100.0, rate_known=True),  # 10 s: at the limit
+        Backlog(messages=1000, drain_rate=0.0, rate_known=False),  # rate not measured yet
+        Backlog(messages=10_000, drain_rate=0.0, rate_known=True, stale=True),  # fail open
+    ],
+)
+def test_admits_under_the_limit_and_when_unsure(backlog: Backlog) -> None:
+    assert _admission(backlog).verdict() is None
+
+
+def test_refuses_over_the_limit_until_roughly_back_under_it() -> None:
+    # 2000 messages at 100/s: 20 s, 10 s over the limit of 10 s.
+    assert _admission(Backlog(messages=2000, drain_rate=100.0, rate_known=True)).verdict() == 10.0
+    # Nothing draining: the longest wait.
+    assert _admission(Backlog(messages=500, drain_rate=0.0, rate_known=True)).verdict() == 60.0
+    # Far over: clamped to 60; just over: at least 1.
+    assert _admission(Backlog(messages=10**6, drain_rate=10.0, rate_known=True)).verdict() == 60.0
+    assert _admission(Backlog(messages=1001, drain_rate=100.0, rate_known=True)).verdict() == 1.0
+
+
+def test_the_gate_answers_503_with_retry_after_and_a_clear_message() -> None:
+    gate = admission_gate(
+        _admission(Backlog(messages=2000, drain_rate=100.0, rate_known=True)), "place_order"
+    )
+    with pytest.raises(HTTPException) as refused:
+        gate()
+    assert refused.value.status_code == 503
+    assert refused.value.headers == {"Retry-After": "10"}
+    assert refused.value.detail == (
+        "Skald is at capacity: about 20 s of work queued (limit 10 s); retry after 10 s"
+    )
+    admission_gate(_admission(Backlog()), "place_order")()  # admits: no exception
+
+
+def test_post_orders_documents_the_refusal_and_builds_no_monitor() -> None:
+    settings = Settings(_env_file=None, kafka_bootstrap="127.0.0.1:1")
+    services = Services(settings, CONTEXTS)
+    paths = TestClient(build_api(services)).get("/openapi.json").json()["paths"]
+    refused = paths["/orders"]["post"]["responses"]["503"]
+    assert "Retry-After" in refused["headers"]
+    assert "Retry-After" not in str(paths["/orders/{order_id}/confirm"]["post"]["responses"])
+    assert "backlog_monitor" not in services.__dict__  # only the API's lifespan starts it
