@@ -16,7 +16,7 @@ import faust
 from faust.types import FutureMessage
 
 
-class DurableTable(faust.Table):  # type: ignore[misc]
+class DurableTable(faust.Table):
     """A `faust.Table` with `durable()`; add it with `app.tables.add(DurableTable(...))`."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
