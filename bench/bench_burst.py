@@ -177,7 +177,12 @@ def _burst_rows(
             "answers",
             notes=str(dict(answers.errors)),
         ),
-        Result(f"{name}: until every order is final", last - ended, "s after the burst"),
+        Result(
+            f"{name}: until every order is final",
+            last - ended,
+            "s after the burst",
+            notes=f"{len(open_)} still open" if open_ else "",
+        ),
         Result(
             f"{name}: re-sent saga commands",
             100 * resent / max(seen.saga_commands, 1),
@@ -196,8 +201,16 @@ def _burst_rows(
     ]
 
 
-def _after_rows(quiet: int, fresh: float | None) -> list[Result]:
+def _after_rows(left: int, quiet: int, fresh: float | None) -> list[Result]:
     return [
+        Result(
+            "after the burst: stats order-lines entries left",
+            left,
+            "keys",
+            target="0 (every order final)",
+            met=left == 0,
+            notes="live keys in the sales_stats_order_lines changelog (invariant 11)",
+        ),
         Result(
             "after the burst: saga traffic once all final",
             quiet / QUIET_SECONDS,
@@ -241,30 +254,38 @@ def _sustained_rows(watcher: Watcher, answers: Answers, open_: list[str]) -> lis
     ]
 
 
+def _measure(stack: Stack, watcher: Watcher) -> list[Result]:
+    """Burst, drain, quiet, fresh order, then the sustained offered rate."""
+    url = stack.url
+    asyncio.run(_ready(url))
+    if _one_order(url, watcher, timeout=180) is None:  # every process has its partitions
+        raise RuntimeError("the warm-up order never shipped")
+    began = time.time()
+    answers = asyncio.run(_burst(url, CLIENTS, SECONDS))
+    ended = time.time()
+    open_ = watcher.wait_final(list(answers.accepted), DRAIN_SECONDS)
+    results = _burst_rows(watcher, answers, began, ended, open_)
+    watcher.wait_sagas(list(answers.accepted), timeout=60)  # OrderShipped precedes DONE
+    before = saga_traffic(stack.services)
+    time.sleep(QUIET_SECONDS)
+    quiet = saga_traffic(stack.services) - before
+    left = len(watcher.seen.order_lines)  # after 10 s of quiet: the stats agent is done
+    results += _after_rows(left, quiet, _one_order(url, watcher, FRESH_SECONDS))
+    offered = asyncio.run(_offered(url, RATE, SUSTAINED_SECONDS))
+    still_open = watcher.wait_final(list(offered.accepted), DRAIN_SECONDS)
+    return results + _sustained_rows(watcher, offered, still_open)
+
+
 def run(settings: Settings) -> list[Result]:
-    """Burst, drain, quiet, fresh order, then the sustained offered rate; one namespace."""
+    """The burst and sustained rows from one stack in one fresh namespace, dropped after."""
     stack = Stack(settings, port=18000 + os.getpid() % 1000 + 2)
-    stack.start()
-    watcher = Watcher(stack.services)
     try:
-        asyncio.run(_ready(stack.url))
-        if _one_order(stack.url, watcher, timeout=180) is None:  # every process has its partitions
-            raise RuntimeError("the warm-up order never shipped")
-        began = time.time()
-        answers = asyncio.run(_burst(stack.url, CLIENTS, SECONDS))
-        ended = time.time()
-        open_ = watcher.wait_final(list(answers.accepted), DRAIN_SECONDS)
-        results = _burst_rows(watcher, answers, began, ended, open_)
-        before = saga_traffic(stack.services)
-        time.sleep(QUIET_SECONDS)
-        quiet = saga_traffic(stack.services) - before
-        results += _after_rows(quiet, _one_order(stack.url, watcher, FRESH_SECONDS))
-        offered = asyncio.run(_offered(stack.url, RATE, SUSTAINED_SECONDS))
-        results += _sustained_rows(
-            watcher, offered, watcher.wait_final(list(offered.accepted), DRAIN_SECONDS)
-        )
+        stack.start()
+        watcher = Watcher(stack.services)
+        try:
+            return _measure(stack, watcher)
+        finally:
+            watcher.close()
     finally:
-        watcher.close()
         stack.stop()
         stack.drop()
-    return results

@@ -17,7 +17,9 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 from contexts.sales.aggregates import ORDER
 from contexts.sales.fulfillment.topics import CHANGELOG, INBOX, REPLIES
 from contexts.sales.order.events import OrderCancelled, OrderShipped
+from contexts.sales.stats.topics import ORDER_LINES_TABLE
 from eventstore import kafka_config
+from processors.app import changelog_topic
 from producers.messages import IDEMPOTENCY_KEY
 from skald.services import Services
 
@@ -31,8 +33,10 @@ class Seen:
     shipped: dict[str, float] = field(default_factory=dict)  # order id -> epoch seconds
     cancelled: dict[str, float] = field(default_factory=dict)
     reasons: dict[str, str] = field(default_factory=dict)  # order id -> saga's cancel reason
+    sagas_done: set[str] = field(default_factory=set)  # sagas final with nothing pending
     saga_commands: int = 0  # records on the commands topics with a `saga:` idempotency key
     saga_keys: set[str] = field(default_factory=set)
+    order_lines: set[str] = field(default_factory=set)  # live keys of the stats' order lines
 
     def final(self, order_id: str) -> float | None:
         return self.shipped.get(order_id) or self.cancelled.get(order_id)
@@ -50,6 +54,7 @@ class Watcher:
         settings = services.settings
         self._events = settings.topic(ORDER.events_topic)
         self._changelog = settings.topic(CHANGELOG)
+        self._lines = settings.topic(changelog_topic(ORDER_LINES_TABLE))
         self._commands = {settings.topic(a.commands_topic) for a in services.aggregates}
         self._consumer = Consumer(
             {
@@ -59,7 +64,7 @@ class Watcher:
                 "enable.partition.eof": False,
             }
         )
-        topics = [self._events, self._changelog, *self._commands]
+        topics = [self._events, self._changelog, self._lines, *self._commands]
         self._consumer.assign(
             [TopicPartition(t, p, OFFSET_BEGINNING) for t, p in _partitions(self._consumer, topics)]
         )
@@ -87,8 +92,16 @@ class Watcher:
         elif topic == self._changelog:
             value = message.value()
             state = json.loads(value) if value else None
+            order_id = key.strip('"')
             if state and state.get("reason"):
-                self.seen.reasons[key.strip('"')] = state["reason"]
+                self.seen.reasons[order_id] = state["reason"]
+            if state and state["phase"] in ("done", "cancelled") and not state["pending"]:
+                self.seen.sagas_done.add(order_id)
+        elif topic == self._lines:
+            if message.value() is None:  # a tombstone: the order was counted or cancelled
+                self.seen.order_lines.discard(key)
+            else:
+                self.seen.order_lines.add(key)
         elif isinstance(idempotency := headers.get(IDEMPOTENCY_KEY), bytes) and (
             idempotency.startswith(b"saga:")
         ):
@@ -108,6 +121,12 @@ class Watcher:
         ):
             time.sleep(0.2)
         return []
+
+    def wait_sagas(self, order_ids: list[str], timeout: float) -> None:
+        """Wait until every order's saga is final in its changelog (its last reply handled)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not set(order_ids) <= self.seen.sagas_done:
+            time.sleep(0.2)
 
     def close(self) -> None:
         self._stop.set()
