@@ -1,17 +1,22 @@
 """The stream aggregates' agents: confirmed order lines by SKU into hourly buckets.
 
 Each table changes only in its own agent, co-partitioned with its source (orders by order id,
-re-keyed sales by SKU), and every change publishes the key's full current value.
+re-keyed sales by SKU), and every change publishes the key's full current value. An order's
+lines live in `sales_stats_order_lines` only while the order is open: they are deleted (a
+changelog tombstone) once the order is counted at `OrderConfirmed` or when it is
+`OrderCancelled`, so the table holds open orders, not every order ever placed.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import faust
 
-from contexts.sales.order.events import OrderConfirmed, OrderPlaced
+from contexts.sales.order.events import OrderCancelled, OrderConfirmed, OrderPlaced
 from contexts.sales.stats import aggregates as agg
 from contexts.sales.stats.topics import HOURLY_TABLE, ORDER_LINES_TABLE, SKU_HOURLY, SKU_SALES
 from contexts.sales.topics import ORDER_EVENTS
@@ -25,6 +30,38 @@ _RAW: dict[str, Any] = {
     "value_serializer": "raw",
 }
 _PLACED, _CONFIRMED = OrderPlaced.EVENT_TYPE.encode(), OrderConfirmed.EVENT_TYPE.encode()
+_CANCELLED = OrderCancelled.EVENT_TYPE.encode()
+_BATCH, _BATCH_SECONDS = 500, 0.005  # like the saga: one producer flush per batch
+
+Lines = dict[str, list[int]]  # SKU -> [units, cents] of one order
+
+
+def order_lines(placed: dict[str, Any]) -> Lines:
+    """An OrderPlaced body's units and cents per SKU (items of one SKU merged)."""
+    per_sku: Lines = {}
+    for item in placed["items"]:
+        units, cents = per_sku.get(item["sku"], [0, 0])
+        amount = item["quantity"] * item["unit_price_cents"]
+        per_sku[item["sku"]] = [units + item["quantity"], cents + amount]
+    return per_sku
+
+
+def sales_of(lines: Lines, confirmed: dict[str, Any]) -> list[dict[str, Any]]:
+    """One sale per SKU of a confirmed order, in the hour of its confirmation."""
+    hour = agg.hour_of(confirmed["confirmed_at"])
+    order_id = confirmed["order_id"]
+    return [
+        {"sku": sku, "hour": hour, "units": units, "cents": cents, "order_id": order_id}
+        for sku, (units, cents) in lines.items()
+    ]
+
+
+def closes_order(kind: bytes | None) -> bool:
+    """Whether the order's lines are no longer needed after this event: counted or cancelled.
+
+    A redelivered OrderConfirmed after the delete finds no lines and sells nothing; one
+    redelivered before it re-sends the same sales, which the buckets' order ids ignore."""
+    return kind in (_CONFIRMED, _CANCELLED)
 
 
 def wire(app: faust.App, runtime: Runtime) -> None:
@@ -39,25 +76,44 @@ def wire(app: faust.App, runtime: Runtime) -> None:
     def decode(value: bytes) -> dict[str, Any]:
         return runtime.codec.decode(value)[1]
 
-    @app.agent(order_events, name="sales_stats_confirmed_lines")
-    async def confirmed_lines(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
+    def write(stream: faust.Stream[bytes], event: faust.EventT, change: Callable[[], None]) -> None:
+        """A table change on `event`'s partition. The stream's current event is put back: while
+        a batch awaits, `take_events` may have set it to the next record it buffers."""
+        current = stream.current_event
+        stream._set_current_event(event)
+        try:
+            change()
+        finally:
+            stream._set_current_event(current)
+
+    async def count_orders(stream: faust.Stream[bytes], events: Sequence[faust.EventT]) -> None:
+        """A batch of order events: lines kept, sales sent, one flush, then closed orders'
+        lines deleted. The flush comes first so a tombstone never outlives lost sales: a crash
+        before it re-delivers the batch with the lines still there."""
+        sales: list[dict[str, Any]] = []
+        closed: list[faust.EventT] = []
+        for event in events:
             kind = dict(event.message.headers or ()).get("ce_type")
             if kind == _PLACED:
-                body = decode(event.value)
-                per_sku: dict[str, list[int]] = {}
-                for item in body["items"]:
-                    units, cents = per_sku.get(item["sku"], [0, 0])
-                    amount = item["quantity"] * item["unit_price_cents"]
-                    per_sku[item["sku"]] = [units + item["quantity"], cents + amount]
-                lines[event.key] = per_sku
-            elif kind == _CONFIRMED and lines.get(event.key) is not None:
-                body = decode(event.value)
-                hour = agg.hour_of(body["confirmed_at"])
-                for sku, (units, cents) in lines[event.key].items():
-                    sale = {"sku": sku, "hour": hour, "units": units, "cents": cents}
-                    sale["order_id"] = body["order_id"]
-                    await sku_sales.send(key=sku.encode(), value=json.dumps(sale).encode())
+                placed = order_lines(decode(event.value))
+                write(stream, event, partial(lines.__setitem__, event.key, placed))
+            elif kind == _CONFIRMED and (known := lines.get(event.key)) is not None:
+                sales += sales_of(known, decode(event.value))
+            if closes_order(kind):
+                closed.append(event)
+        for sale in sales:
+            await sku_sales.send(key=sale["sku"].encode(), value=json.dumps(sale).encode())
+        if sales:
+            await app.producer.flush()  # the sales are durable before their lines go
+        for event in closed:
+            if lines.get(event.key) is not None:  # a tombstone: the table stays bounded
+                write(stream, event, partial(lines.__delitem__, event.key))
+
+    @app.agent(order_events, name="sales_stats_confirmed_lines")
+    async def confirmed_lines(stream: faust.StreamT[bytes]) -> None:
+        assert isinstance(stream, faust.Stream)  # StreamT does not declare take_events
+        async for events in stream.take_events(_BATCH, within=_BATCH_SECONDS):
+            await count_orders(stream, events)
 
     @app.agent(sku_sales, name="sales_stats_hourly_sales")
     async def hourly_sales(stream: faust.StreamT[bytes]) -> None:

@@ -1,10 +1,12 @@
-"""The stream aggregates' folds: tumbling hours, duplicates ignored, stock by version."""
+"""The stream aggregates' folds: tumbling hours, duplicates ignored, order lines bounded."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+from contexts.sales.order.events import OrderCancelled, OrderConfirmed, OrderPlaced, OrderShipped
 from contexts.sales.stats.aggregates import add_sale, hour_of, public_bucket
+from contexts.sales.stats.worker import closes_order, order_lines, sales_of
 
 
 def test_an_hour_is_the_utc_hour_a_moment_falls_in() -> None:
@@ -27,3 +29,35 @@ def test_a_sale_counts_once_per_order_in_its_bucket() -> None:
         "units": 3,
         "orders": 2,
     }
+
+
+def test_an_orders_lines_merge_items_of_one_sku() -> None:
+    placed = {
+        "items": [
+            {"sku": "A", "quantity": 2, "unit_price_cents": 100},
+            {"sku": "B", "quantity": 1, "unit_price_cents": 300},
+            {"sku": "A", "quantity": 1, "unit_price_cents": 150},
+        ]
+    }
+    assert order_lines(placed) == {"A": [3, 350], "B": [1, 300]}
+
+
+def test_a_confirmed_order_sells_each_sku_in_its_confirmation_hour() -> None:
+    confirmed = {"order_id": "o1", "confirmed_at": datetime(2026, 3, 1, 9, 30, tzinfo=UTC)}
+    assert sales_of({"A": [3, 350]}, confirmed) == [
+        {
+            "sku": "A",
+            "hour": "2026-03-01T09:00:00+00:00",
+            "units": 3,
+            "cents": 350,
+            "order_id": "o1",
+        }
+    ]
+
+
+def test_an_orders_lines_are_dropped_once_counted_or_cancelled() -> None:
+    assert closes_order(OrderConfirmed.EVENT_TYPE.encode())
+    assert closes_order(OrderCancelled.EVENT_TYPE.encode())
+    assert not closes_order(OrderPlaced.EVENT_TYPE.encode())
+    assert not closes_order(OrderShipped.EVENT_TYPE.encode())
+    assert not closes_order(None)

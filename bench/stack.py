@@ -1,0 +1,80 @@
+"""The whole Skald stack as `skald run` starts it, in a fresh namespace a benchmark drops after.
+
+API, command processor, the stream worker and one projector per read model, each a silenced
+`python -m skald` subprocess with `SKALD_NAMESPACE` set; `drop()` deletes the namespace's
+topics, consumer groups, OpenSearch indices and PostgreSQL schemas (generations included).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+
+from confluent_kafka.admin import AdminClient
+from sqlalchemy import text
+
+from bench.processes import spawn_skald
+from projections.postgres.storage import namespace_generations
+from skald.provision import apply_topic_specs, create_read_models
+from skald.registry import CONTEXTS
+from skald.services import Services
+from skald.settings import Settings
+
+
+class Stack:
+    """`skald run`'s processes in namespace `bench<hex>`; `stop()` then `drop()` when done."""
+
+    def __init__(self, settings: Settings, port: int) -> None:
+        self.settings = settings.model_copy(update={"namespace": f"bench{uuid.uuid4().hex[:6]}"})
+        self.url = f"http://127.0.0.1:{port}"
+        self.services = Services(self.settings, CONTEXTS)
+        self._port = port
+        self._processes: list[subprocess.Popen[bytes]] = []
+
+    def start(self) -> None:
+        """Provision the namespace, then start every process `skald run` would."""
+        apply_topic_specs(self.services)
+        create_read_models(self.services)
+        env = {
+            **os.environ,
+            "SKALD_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
+            "SKALD_NAMESPACE": self.settings.namespace,
+            "SKALD_API_PORT": str(self._port),
+            "SKALD_LOG_LEVEL": "WARNING",
+        }
+        commands = [["api"], ["process"]]
+        if any(context.workers for context in self.services.contexts):
+            commands.append(["worker"])
+        commands += [["project", name] for name in self.services.sinks()]
+        self._processes = [spawn_skald(args, env) for args in commands]
+
+    def stop(self) -> None:
+        """SIGTERM every process; kill what is still running after 30 s."""
+        for process in self._processes:
+            process.terminate()
+        for process in self._processes:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()  # a worker stuck in Faust's stop: the numbers are in
+                process.wait(10)
+
+    def drop(self) -> None:
+        """Delete everything the namespace created."""
+        self.services.close()
+        namespace = self.settings.namespace
+        admin = AdminClient({"bootstrap.servers": self.settings.kafka_bootstrap})
+        topics = [t for t in admin.list_topics(timeout=10).topics if t.startswith(namespace + ".")]
+        for future in admin.delete_topics(topics, request_timeout=30).values() if topics else []:
+            future.result()
+        listed = admin.list_consumer_groups(request_timeout=30).result()
+        groups = [g.group_id for g in listed.valid if g.group_id.startswith(namespace + ".")]
+        for future in admin.delete_consumer_groups(groups).values() if groups else []:
+            future.result()
+        services = Services(self.settings, CONTEXTS)
+        services.opensearch.indices.delete(index=f"{namespace}-*", ignore_unavailable=True)
+        with services.engine.begin() as conn:
+            for schema in [namespace, *namespace_generations(conn, namespace)]:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        services.close()
