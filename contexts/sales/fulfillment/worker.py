@@ -94,6 +94,9 @@ def wire(app: faust.App, runtime: Runtime) -> None:
         metrics.BATCH_MESSAGES.observe(len(events))
         outbox: list[tuple[str, Send]] = []
         changed = False
+        # Put the stream's current event back afterwards: while this batch awaits, the take
+        # buffer may have set it to the next record, and it must not find None.
+        current = stream.current_event
         for event in events:
             message = parse(event)
             if message is not None:
@@ -101,7 +104,7 @@ def wire(app: faust.App, runtime: Runtime) -> None:
                 wrote, sends = advance(message)
                 changed |= wrote
                 outbox += [(message.order_id, send) for send in sends]
-        stream._set_current_event(None)
+        stream._set_current_event(current)
         if changed:
             await sagas.durable()  # the states are durable before their commands leave
         for order_id, send in outbox:

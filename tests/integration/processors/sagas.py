@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -74,7 +75,16 @@ def place(
     body: dict[str, Any] = {"customer_id": "cust-1", "items": items}
     if token:
         body["payment_token"] = token
-    response = httpx.post(f"{api_url}/orders", json=body, timeout=15)
+    key = str(uuid.uuid4())  # a retry after a refusal or a timeout is the same order
+    deadline = time.monotonic() + 180
+    while True:
+        response = httpx.post(
+            f"{api_url}/orders", json=body, headers={"Idempotency-Key": key}, timeout=15
+        )
+        if response.status_code not in (503, 504) or time.monotonic() > deadline:
+            break
+        # What a well-behaved client does when Skald is at capacity: come back later.
+        time.sleep(min(float(response.headers.get("Retry-After", "1")), 5.0))
     assert response.status_code == 201, response.text
     return str(response.json()["order_id"])
 
