@@ -56,7 +56,7 @@ class Crowd:
         self._thread.start()
         return self
 
-    def join(self, timeout: float = 60) -> list[str]:
+    def join(self, timeout: float = 240) -> list[str]:  # admission may hold clients back
         assert self._thread is not None
         self._thread.join(timeout)
         assert not self._thread.is_alive(), "orders still being placed"
