@@ -7,7 +7,7 @@ records of aborted ones (a killed or fenced command processor's) either.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from faust.transport.drivers import aiokafka as driver
 
@@ -25,7 +25,26 @@ class _ReadCommittedThread(driver.AIOKafkaConsumerThread):
 
 
 class ReadCommittedConsumer(driver.Consumer):
-    """The aiokafka driver's consumer, reading committed records only."""
+    """The aiokafka driver's consumer, reading committed records only.
+
+    It also keeps offset commits moving past transaction markers: a read-committed fetch never
+    delivers markers or aborted records, yet they take offsets. Faust bridges such gaps only
+    between two delivered records; when the committed position itself sits on two or more of
+    them (several transactional producers write each partition: their markers follow each
+    other), Faust's next commit waits forever for offsets that will never arrive. Seen after a
+    worker was killed: its successor processed everything and committed nothing.
+    """
+
+    def _new_offset(self, tp: Any) -> int | None:
+        committed, acked = self._committed_offset[tp], self._acked[tp]
+        if committed is not None and acked and min(acked) - committed > 1:
+            head = min(acked)
+            # Offsets below the first acked one that were never delivered can't be awaited.
+            if not any(
+                m.tp == tp and committed <= m.offset < head for m in list(self._unacked_messages)
+            ):
+                self._gap[tp].addi(committed, head)
+        return cast(int | None, super()._new_offset(tp))
 
     def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
         return _ReadCommittedThread(self, loop=self.loop, beacon=self.beacon)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import math
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +15,8 @@ from producers.backlog import Backlog, BacklogMonitor
 from producers.http_commands import Problem
 from producers.metrics import ADMISSION_REFUSED
 
+log = logging.getLogger(__name__)
+LOG_EVERY_SECONDS = 10.0  # a refusing door logs where the work waits, not every refusal
 MAX_RETRY_AFTER = 60  # seconds: past this a client should rather hear again soon
 
 # A route's OpenAPI entry for the refusal (merge into its `responses`).
@@ -70,12 +75,30 @@ class Admission:
 def admission_gate(admission: Admission, route_name: str) -> Callable[[], None]:
     """A FastAPI dependency: 503 with Retry-After while `admission` refuses."""
 
+    logged = [-math.inf]
+    logging_lock = threading.Lock()  # requests run in a thread pool: one of them logs
+
     def gate() -> None:
         refusal = admission._refusal()
         if refusal is None:
             return
         backlog, retry_after = refusal
         ADMISSION_REFUSED.labels(route_name).inc()
+        with logging_lock:
+            due = time.monotonic() - logged[0] >= LOG_EVERY_SECONDS
+            if due:
+                logged[0] = time.monotonic()
+        if due:
+            waiting = sorted(backlog.partitions, key=lambda p: -p.lag)[:3]
+            log.warning(
+                "refusing %s: %d messages queued, draining %.1f/s; most behind: %s",
+                route_name,
+                backlog.messages,
+                backlog.drain_rate,
+                ", ".join(
+                    f"{p.group} {p.topic}[{p.partition}] {p.committed}/{p.end}" for p in waiting
+                ),
+            )
         seconds = backlog.seconds_to_drain
         queued = (
             f"about {seconds:.0f} s of work queued"
@@ -85,8 +108,8 @@ def admission_gate(admission: Admission, route_name: str) -> Callable[[], None]:
         limit = f"{admission.max_seconds:g}"
         raise HTTPException(
             503,
-            detail=f"Skald is at capacity: {queued} (limit {limit} s); "
-            f"retry after {retry_after:.0f} s",
+            detail=f"Skald is at capacity: {queued}, most on {backlog.busiest_topic()} "
+            f"(limit {limit} s); retry after {retry_after:.0f} s",
             headers={"Retry-After": f"{retry_after:.0f}"},
         )
 

@@ -80,6 +80,13 @@ class Backlog:
         """Messages of `topic` (namespaced) queued, over every group and partition."""
         return sum(p.lag for p in self.partitions if p.topic == topic)
 
+    def busiest_topic(self) -> str | None:
+        """The topic with the most messages queued (what an operator looks at first)."""
+        lags: dict[str, int] = {}
+        for p in self.partitions:
+            lags[p.topic] = lags.get(p.topic, 0) + p.lag
+        return max(lags, key=lambda topic: lags[topic]) if self.messages else None
+
     def topic_stalled(self, topic: str, seconds: float) -> bool:
         """Some partition of `topic` has work queued and its group has not moved it for
         `seconds` (idle time counts from when the work arrived, not from the last commit)."""

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
 from pathlib import Path
+from types import SimpleNamespace
+
+from faust.types import TP
+from intervaltree import IntervalTree
 
 from processors.app import build_app
 from processors.faust_kafka import FETCH_MAX_WAIT_MS, ReadCommittedConsumer
@@ -22,3 +27,28 @@ def test_worker_consumer_reads_committed_records_with_a_short_fetch_wait(tmp_pat
     assert isinstance(consumer, ReadCommittedConsumer)
     assert isolation == "read_committed"  # aborted transactions' records stay invisible
     assert fetch_wait == FETCH_MAX_WAIT_MS < 1500  # not Faust's hard-coded 1.5 s
+
+
+def _consumer(committed: int, acked: list[int], unacked: list[int]) -> ReadCommittedConsumer:
+    """Just the offset bookkeeping of a consumer of one partition (no app, no broker)."""
+    consumer = object.__new__(ReadCommittedConsumer)
+    consumer._committed_offset = defaultdict(lambda: None, {TP_: committed})
+    consumer._acked = defaultdict(list, {TP_: list(acked)})
+    consumer._acked_index = defaultdict(set, {TP_: set(acked)})
+    consumer._gap = defaultdict(IntervalTree)
+    in_flight: list[object] = [SimpleNamespace(tp=TP_, offset=o) for o in unacked]
+    consumer._unacked_messages = in_flight  # type: ignore[assignment]
+    return consumer
+
+
+TP_ = TP("sales.fulfillment.replies", 1)
+
+
+def test_commits_move_past_markers_that_sit_on_the_committed_position() -> None:
+    # 12 and 13 are two transactions' commit markers: never delivered, never acked.
+    assert _consumer(12, [14, 15, 16], [])._new_offset(TP_) == 17
+    assert _consumer(12, [13, 14], [])._new_offset(TP_) == 15  # the ordinary case
+
+
+def test_a_record_still_in_flight_holds_the_commit_back() -> None:
+    assert _consumer(12, [14, 15], unacked=[13])._new_offset(TP_) is None
