@@ -172,10 +172,15 @@ class Services:
         if not self.settings.admission_enabled:
             return _admit
 
+        built: list[Callable[[], None]] = []  # the real gate, once the admission exists
+
         def gate() -> None:
             admission = self.__dict__.get("admission")
-            if admission is not None:
-                admission_gate(admission, route_name)()
+            if admission is None:
+                return
+            if not built:
+                built.append(admission_gate(admission, route_name))
+            built[0]()
 
         return gate
 

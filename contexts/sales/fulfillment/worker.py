@@ -136,6 +136,9 @@ def wire(app: faust.App, runtime: Runtime) -> None:
 
     @app.timer(settings.watchdog_seconds, name="sales_fulfillment_watchdog")
     async def watchdog() -> None:
+        recovered = app.tables.recovery.completed.is_set()  # type: ignore[attr-defined]
+        if app.rebalancing or app.in_recovery or not recovered:
+            return  # the table is being restored: schedule from it once it is whole
         assigned = frozenset(app.assignor.assigned_actives())
         if schedule.rebuild_needed(assigned):  # a rebalance: whose sagas are ours changed
             for key, data in list(sagas.items()):
