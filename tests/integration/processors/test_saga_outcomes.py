@@ -153,7 +153,7 @@ def test_a_participant_that_is_merely_slow_is_waited_for(
     assert events_by_type(services, "payments.payment.events")[order_id] == {"PaymentAuthorized": 1}
 
 
-JUNK = 30_000  # voids of payments that don't exist: refused one by one, seconds of work
+JUNK = 150_000  # voids of payments that do not exist: refused one by one, seconds of work
 
 
 def _queue_junk_payments(services: Services, count: int) -> None:
