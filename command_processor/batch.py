@@ -19,7 +19,14 @@ from command_processor.writer import PartitionWriter, WriterFenced
 from eventstore.aggregate import AggregateType
 from eventstore.envelope import header_value
 from eventstore.outgoing import EventRecordFactory, Stream
-from producers.messages import CORRELATION_ID, REPLY_TO, CommandMessage, OutcomeKind, Reply
+from producers.messages import (
+    CORRELATION_ID,
+    REPLY_KEY,
+    REPLY_TO,
+    CommandMessage,
+    OutcomeKind,
+    Reply,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +72,10 @@ def process_batch(
             ticket = item.last_event_ticket
             token = positions[ticket].token() if ticket is not None else None
             reply = complete(item.hosted, item.message, item.decision, token)
-            _send_reply(writer, item.message.reply_to, item.message.correlation_id, reply)
+            _send_reply(writer, item.message, reply)
             outcomes.append(reply.kind)
-        for reply_to, correlation_id, reply in refusals:
-            _send_reply(writer, reply_to, correlation_id, reply)
+        for reply_to, correlation_id, reply_key, reply in refusals:
+            _produce_reply(writer, reply_to, correlation_id, reply_key, reply)
             outcomes.append(reply.kind)
         snapshots = SnapshotCodec(context.aggregate)
         changed = {i.message.aggregate_id for i in handled if not i.decision.replayed}
@@ -124,9 +131,9 @@ def _decide_all(
     batch: list[tuple[Message, Parsed]],
     working: dict[str, HostedAggregate[Any]],
     writer: PartitionWriter,
-) -> tuple[list[_Handled], list[tuple[str, str, Reply]]]:
+) -> tuple[list[_Handled], list[tuple[str, str, str, Reply]]]:
     handled: list[_Handled] = []
-    refusals: list[tuple[str, str, Reply]] = []
+    refusals: list[tuple[str, str, str, Reply]] = []
     aggregate = context.aggregate
     for raw, parsed in batch:
         if isinstance(parsed, str):
@@ -163,18 +170,24 @@ def _decide_all(
     return handled, refusals
 
 
-def _refusal(raw: Message, reason: str) -> tuple[str, str, Reply] | None:
-    reply_to = header_value(raw.headers(), REPLY_TO)
-    correlation_id = header_value(raw.headers(), CORRELATION_ID)
+def _refusal(raw: Message, reason: str) -> tuple[str, str, str, Reply] | None:
+    headers = raw.headers()
+    reply_to = header_value(headers, REPLY_TO)
+    correlation_id = header_value(headers, CORRELATION_ID)
     if not reply_to or not correlation_id:
         return None  # nobody to tell; the offset still moves past it
-    return (reply_to, correlation_id, Reply(OutcomeKind.UNREADABLE, detail=reason))
+    reply_key = header_value(headers, REPLY_KEY) or correlation_id
+    return (reply_to, correlation_id, reply_key, Reply(OutcomeKind.UNREADABLE, detail=reason))
 
 
-def _send_reply(writer: PartitionWriter, reply_to: str, correlation_id: str, reply: Reply) -> None:
+def _send_reply(writer: PartitionWriter, message: CommandMessage, reply: Reply) -> None:
+    key = message.reply_key or message.correlation_id
+    _produce_reply(writer, message.reply_to, message.correlation_id, key, reply)
+
+
+def _produce_reply(
+    writer: PartitionWriter, reply_to: str, correlation_id: str, key: str, reply: Reply
+) -> None:
     writer.produce(
-        reply_to,
-        correlation_id.encode(),
-        reply.encode(),
-        [(CORRELATION_ID, correlation_id.encode())],
+        reply_to, key.encode(), reply.encode(), [(CORRELATION_ID, correlation_id.encode())]
     )

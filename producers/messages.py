@@ -16,6 +16,7 @@ from eventstore.envelope import Headers, RawHeaders, header_value
 COMMAND_TYPE = "skald_command_type"
 CORRELATION_ID = "skald_correlation_id"
 REPLY_TO = "skald_reply_to"
+REPLY_KEY = "skald_reply_key"
 IDEMPOTENCY_KEY = "skald_idempotency_key"
 REQUEST_FINGERPRINT = "skald_request_fingerprint"
 EXPECTED_VERSION = "skald_expected_version"
@@ -39,6 +40,9 @@ class CommandMessage:
     request_fingerprint: str = ""
     expected_version: int | None = None
     traceparent: str | None = None
+    # The reply's record key (default: the correlation id). A process manager names its own
+    # key, e.g. its instance id, so the reply lands co-partitioned with its state.
+    reply_key: str | None = None
 
     def headers(self) -> Headers:
         """The routing facts as Kafka headers."""
@@ -50,6 +54,7 @@ class CommandMessage:
             REQUEST_FINGERPRINT: self.request_fingerprint,
             EXPECTED_VERSION: None if self.expected_version is None else str(self.expected_version),
             TRACEPARENT: self.traceparent,
+            REPLY_KEY: self.reply_key,
         }
         return [(key, value.encode()) for key, value in pairs.items() if value is not None]
 
@@ -83,6 +88,7 @@ class CommandMessage:
             request_fingerprint=header_value(headers, REQUEST_FINGERPRINT) or "",
             expected_version=expected_version,
             traceparent=header_value(headers, TRACEPARENT),
+            reply_key=header_value(headers, REPLY_KEY) or None,
         )
 
 

@@ -107,6 +107,7 @@ def command_record(
         payload=payload,
         correlation_id=correlation(order_id, send.step),
         reply_to=reply_to,
+        reply_key=order_id,  # the answer lands on the saga's own partition: no re-keying hop
         idempotency_key=send.key,
         request_fingerprint=hashlib.sha256(f"{command_type}:{body}".encode()).hexdigest(),
     )

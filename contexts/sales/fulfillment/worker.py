@@ -20,7 +20,7 @@ import faust
 from contexts.sales.aggregates import ORDER
 from contexts.sales.fulfillment import metrics
 from contexts.sales.fulfillment import serialization as records
-from contexts.sales.fulfillment.messages import SagaMessage, Tick
+from contexts.sales.fulfillment.messages import Answered, SagaMessage, Tick
 from contexts.sales.fulfillment.saga import Saga, Send, advances, commands_for, react
 from contexts.sales.fulfillment.settings import FulfillmentSettings
 from contexts.sales.fulfillment.topics import INBOX, REPLIES, TABLE
@@ -41,10 +41,16 @@ def wire(app: faust.App, runtime: Runtime) -> None:
     topic = runtime.topic
     order = ORDER
     raw = {**_RAW, **_RAW_CODECS}
+    # Participants' replies come keyed by order id (`reply_key`), co-partitioned with the
+    # orders and the table, so the saga reads them directly; the inbox carries the watchdog's
+    # ticks (and re-keyed replies written before replies carried the order id).
     inputs = app.topic(
-        topic(order.events_topic), topic(order.commands_topic), topic(INBOX.name), **raw
+        topic(order.events_topic),
+        topic(order.commands_topic),
+        topic(INBOX.name),
+        topic(REPLIES.name),
+        **raw,
     )
-    replies = app.topic(topic(REPLIES.name), **raw)
     inbox = app.topic(topic(INBOX.name), **raw)
     sagas = durable_table(app, TABLE, default=None, key_type=bytes)  # JSON values
     routes = {
@@ -52,7 +58,11 @@ def wire(app: faust.App, runtime: Runtime) -> None:
     }
     outgoing = {name: app.topic(name, **raw) for _, name in routes.values()}
     reply_to = topic(REPLIES.name)
-    kinds = {topic(order.events_topic): "event", topic(order.commands_topic): "command"}
+    kinds = {
+        topic(order.events_topic): "event",
+        topic(order.commands_topic): "command",
+        reply_to: "reply",
+    }
     schedule = Schedule()
 
     def parse(event: faust.EventT) -> SagaMessage | None:
@@ -63,6 +73,8 @@ def wire(app: faust.App, runtime: Runtime) -> None:
                 return records.order_placed(value, runtime.codec, runtime.mapper)
             case "command" if headers.get(COMMAND_TYPE) == records.PLACE:
                 return records.card_given(bytes(key or b"").decode(), value)
+            case "reply":
+                return records.answered(headers, value)
             case "inbox":
                 return records.from_inbox(value)
         return None
@@ -97,9 +109,12 @@ def wire(app: faust.App, runtime: Runtime) -> None:
         # Put the stream's current event back afterwards: while this batch awaits, the take
         # buffer may have set it to the next record, and it must not find None.
         current = stream.current_event
+        rekeyed: list[SagaMessage] = []
         for event in events:
             message = parse(event)
-            if message is not None:
+            if message is not None and event.key != message.order_id.encode():
+                rekeyed.append(message)  # an old reply keyed by correlation id: not our partition
+            elif message is not None:
                 stream._set_current_event(event)  # table writes go to the event's partition
                 wrote, sends = advance(message)
                 changed |= wrote
@@ -110,18 +125,15 @@ def wire(app: faust.App, runtime: Runtime) -> None:
         for order_id, send in outbox:
             out = records.command_record(send, order_id, routes, reply_to)
             await outgoing[out.topic].send(key=out.key, value=out.value, headers=out.headers)
+        for answer in rekeyed:
+            assert isinstance(answer, Answered)
+            await inbox.send(key=answer.order_id.encode(), value=records.inbox_value(answer))
 
     @app.agent(inputs, name="sales_fulfillment_sagas")
     async def run_sagas(stream: faust.StreamT[bytes]) -> None:
         assert isinstance(stream, faust.Stream)  # StreamT does not declare take_events
         async for events in stream.take_events(settings.batch_size, within=settings.batch_seconds):
             await handle(stream, events)
-
-    @app.agent(replies, name="sales_fulfillment_replies")
-    async def route_replies(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            answer = records.answered(dict(event.message.headers or ()), event.value)
-            await inbox.send(key=answer.order_id.encode(), value=records.inbox_value(answer))
 
     def tick_for(saga: Saga) -> Tick:
         """What the backlog says about the participants of the saga's pending steps."""
