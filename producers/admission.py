@@ -106,10 +106,12 @@ def admission_gate(admission: Admission, route_name: str) -> Callable[[], None]:
             else f"{backlog.messages} messages queued and none drained lately"
         )
         limit = f"{admission.max_seconds:g}"
+        busiest = backlog.busiest_topic()
+        where = f", most on {busiest}" if busiest else ""
         raise HTTPException(
             503,
-            detail=f"Skald is at capacity: {queued}, most on {backlog.busiest_topic()} "
-            f"(limit {limit} s); retry after {retry_after:.0f} s",
+            detail=f"Skald is at capacity: {queued}{where} (limit {limit} s); "
+            f"retry after {retry_after:.0f} s",
             headers={"Retry-After": f"{retry_after:.0f}"},
         )
 

@@ -85,7 +85,7 @@ class Backlog:
         lags: dict[str, int] = {}
         for p in self.partitions:
             lags[p.topic] = lags.get(p.topic, 0) + p.lag
-        return max(lags, key=lambda topic: lags[topic]) if self.messages else None
+        return max(lags, key=lambda topic: lags[topic]) if any(lags.values()) else None
 
     def topic_stalled(self, topic: str, seconds: float) -> bool:
         """Some partition of `topic` has work queued and its group has not moved it for

@@ -192,3 +192,15 @@ def test_post_orders_documents_the_refusal_and_builds_no_monitor() -> None:
     assert "Retry-After" in refused["headers"]
     assert "Retry-After" not in str(paths["/orders/{order_id}/confirm"]["post"]["responses"])
     assert "backlog_monitor" not in services.__dict__  # only the API's lifespan starts it
+
+
+def test_the_refusal_names_the_topic_where_the_work_waits() -> None:
+    backlog = Backlog(
+        messages=2000,
+        drain_rate=100.0,
+        rate_known=True,
+        partitions=(_partition("ns.sales.order.commands", 0, 1500), _partition("ns.x", 0, 500)),
+    )
+    with pytest.raises(HTTPException) as refused:
+        admission_gate(_admission(backlog), "place_order")()
+    assert "most on ns.sales.order.commands" in str(refused.value.detail)
