@@ -7,7 +7,8 @@ records of aborted ones (a killed or fenced command processor's) either.
 
 from __future__ import annotations
 
-from typing import Any, cast
+import bisect
+from typing import Any
 
 from faust.transport.drivers import aiokafka as driver
 
@@ -27,24 +28,40 @@ class _ReadCommittedThread(driver.AIOKafkaConsumerThread):
 class ReadCommittedConsumer(driver.Consumer):
     """The aiokafka driver's consumer, reading committed records only.
 
-    It also keeps offset commits moving past transaction markers: a read-committed fetch never
-    delivers markers or aborted records, yet they take offsets. Faust bridges such gaps only
-    between two delivered records; when the committed position itself sits on two or more of
-    them (several transactional producers write each partition: their markers follow each
-    other), Faust's next commit waits forever for offsets that will never arrive. Seen after a
-    worker was killed: its successor processed everything and committed nothing.
+    It also decides how far offsets may be committed, because Faust's own rule stalls on the
+    offsets a read-committed fetch never delivers (transaction markers, aborted records): it
+    bridges them only between two delivered records, and its bridges overlap the records they
+    end at, which breaks the run of consecutive offsets it commits. Seen in two ways: after a
+    worker was killed its successor processed every record and committed nothing, and under a
+    burst commits crawled one transaction per second, so the group's lag never drained.
+
+    The rule here: from the committed position, an offset is passed when it was acked, or when
+    it was never delivered. Records of a partition arrive in order, so below the highest acked
+    offset whatever is neither acked nor still in flight never will be.
     """
 
     def _new_offset(self, tp: Any) -> int | None:
-        committed, acked = self._committed_offset[tp], self._acked[tp]
-        if committed is not None and acked and min(acked) - committed > 1:
-            head = min(acked)
-            # Offsets below the first acked one that were never delivered can't be awaited.
-            if not any(
-                m.tp == tp and committed <= m.offset < head for m in list(self._unacked_messages)
-            ):
-                self._gap[tp].addi(committed, head)
-        return cast(int | None, super()._new_offset(tp))
+        acked = self._acked[tp]
+        if not acked:
+            return None
+        committed = self._committed_offset[tp]
+        in_flight = sorted(m.offset for m in list(self._unacked_messages) if m.tp == tp)
+        done = sorted(set(acked))
+        position = done[0] if committed is None else committed
+        for offset in done:
+            if offset < position:
+                continue
+            waiting = bisect.bisect_left(in_flight, position)
+            if waiting < len(in_flight) and in_flight[waiting] < offset:
+                break  # a delivered record before this one is not acked yet
+            position = offset + 1
+        if committed is not None and position <= committed:
+            return None
+        passed = [offset for offset in acked if offset < position]
+        acked[:] = [offset for offset in acked if offset >= position]
+        self._acked_index[tp].difference_update(passed)
+        self._gap[tp].chop(0, position)  # Faust's own bridges below it are moot now
+        return position
 
     def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
         return _ReadCommittedThread(self, loop=self.loop, beacon=self.beacon)

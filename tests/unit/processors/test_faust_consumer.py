@@ -52,3 +52,26 @@ def test_commits_move_past_markers_that_sit_on_the_committed_position() -> None:
 
 def test_a_record_still_in_flight_holds_the_commit_back() -> None:
     assert _consumer(12, [14, 15], unacked=[13])._new_offset(TP_) is None
+
+
+def test_markers_between_delivered_records_are_passed_in_one_commit() -> None:
+    # Three transactions' records with their markers (13, 16, 17) between them, all acked.
+    consumer = _consumer(10, [10, 11, 12, 14, 15, 18, 19], [])
+    assert consumer._new_offset(TP_) == 20
+    assert consumer._acked[TP_] == [] and consumer._acked_index[TP_] == set()
+
+
+def test_a_duplicate_ack_does_not_break_the_run() -> None:
+    assert _consumer(10, [10, 11, 11, 12], [])._new_offset(TP_) == 13
+
+
+def test_commits_stop_before_the_first_record_still_in_flight() -> None:
+    consumer = _consumer(10, [10, 11, 14, 15], unacked=[12])
+    assert consumer._new_offset(TP_) == 12
+    assert consumer._acked[TP_] == [14, 15]  # committed later, once 12 is acked
+
+
+def test_a_first_commit_starts_at_the_first_acked_offset() -> None:
+    consumer = _consumer(0, [7, 8], [])
+    consumer._committed_offset[TP_] = None
+    assert consumer._new_offset(TP_) == 9
