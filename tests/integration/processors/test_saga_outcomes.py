@@ -168,12 +168,15 @@ def _queue_junk_payments(services: Services, count: int) -> None:
             correlation_id=f"junk-{n}",
             reply_to=reply_to,
         )
-        producer.produce(
-            settings.topic("payments.payment.commands"),
-            key=message.aggregate_id.encode(),
-            value=message.value(),
-            headers=message.headers(),
-        )
-        if n % 10_000 == 0:
-            producer.poll(0)
+        while True:
+            try:
+                producer.produce(
+                    settings.topic("payments.payment.commands"),
+                    key=message.aggregate_id.encode(),
+                    value=message.value(),
+                    headers=message.headers(),
+                )
+                break
+            except BufferError:  # the local queue is full: let deliveries make room
+                producer.poll(0.5)
     assert producer.flush(60) == 0
