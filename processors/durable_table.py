@@ -28,11 +28,16 @@ class DurableTable(faust.Table):
         self._unacknowledged.append(sent)
         return sent
 
-    async def durable(self) -> None:
-        """Wait until every changelog write so far is acknowledged; raises if one failed."""
+    async def durable(self, timeout: float | None = None) -> bool:
+        """Wait until every changelog write so far is acknowledged (True), or `timeout` passed
+        (False; the writes are not cancelled). Raises if a write failed."""
         pending, self._unacknowledged = self._unacknowledged, []
-        if pending:
-            await asyncio.gather(*pending)
+        if not pending:
+            return True
+        done, waiting = await asyncio.wait(pending, timeout=timeout)
+        for sent in done:
+            sent.result()  # raises what the send raised
+        return not waiting
 
 
 def durable_table(app: faust.App, name: str, **options: Any) -> DurableTable:

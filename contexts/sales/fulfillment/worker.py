@@ -24,7 +24,7 @@ from contexts.sales.fulfillment.messages import Answered, SagaMessage, Tick
 from contexts.sales.fulfillment.saga import Saga, Send, advances, commands_for, react
 from contexts.sales.fulfillment.settings import FulfillmentSettings
 from contexts.sales.fulfillment.topics import INBOX, REPLIES, TABLE
-from processors.durable_table import durable_table
+from processors.durable_table import DurableTable, durable_table
 from producers.messages import COMMAND_TYPE
 from skald.context import Worker
 from skald.runtime import Runtime
@@ -121,7 +121,7 @@ def wire(app: faust.App, runtime: Runtime) -> None:
                 outbox += [(message.order_id, send) for send in sends]
         stream._set_current_event(current)
         if changed:
-            await sagas.durable()  # the states are durable before their commands leave
+            await _durable(sagas, app)  # the states are durable before their commands leave
         for order_id, send in outbox:
             out = records.command_record(send, order_id, routes, reply_to)
             await outgoing[out.topic].send(key=out.key, value=out.value, headers=out.headers)
@@ -165,6 +165,16 @@ def wire(app: faust.App, runtime: Runtime) -> None:
             await inbox.send(key=key, value=records.inbox_value(tick_for(saga)))
 
 
+async def _durable(sagas: DurableTable, app: faust.App) -> None:
+    """Wait for the table's writes to be acknowledged, but never forever: a write whose future
+    is never resolved (seen once after a kill -9 and rebalance, the agent stood still) falls
+    back to the producer's flush, what Faust itself offers, and says so."""
+    if not await sagas.durable(_DURABLE_SECONDS):
+        log.error("saga states not acknowledged within %.0f s; flushing instead", _DURABLE_SECONDS)
+        await app.producer.flush()
+
+
+_DURABLE_SECONDS = 15.0
 _TICKS_PER_LOOK = 2000  # a look's work is bounded; the rest stay due for the next look
 _OWN_SLACK = 16  # replies/inbox records not yet handled that still count as caught up
 
