@@ -18,10 +18,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from confluent_kafka import Consumer, Producer
-from confluent_kafka.admin import AdminClient
 from opensearchpy import helpers
 from sqlalchemy import text
 
+from bench.namespace import drop_namespace
 from bench.result import Result
 from contexts.sales.order.events import OrderConfirmed, OrderItem, OrderPlaced, OrderShipped
 from contexts.sales.read_models import order_search, orders
@@ -30,7 +30,7 @@ from eventstore.envelope import Envelope
 from eventstore.outgoing import Stream
 from eventstore.position import Position
 from projections.model import Sink
-from projections.postgres.storage import generation_schema, namespace_generations
+from projections.postgres.storage import generation_schema
 from projections.replay import Replay
 from skald.provision import apply_topic_specs, create_read_models
 from skald.registry import CONTEXTS
@@ -68,7 +68,7 @@ def run(settings: Settings) -> list[Result]:
         ]
     finally:
         services.close()
-        _drop(services.settings)
+        drop_namespace(services.settings)
     return results
 
 
@@ -365,18 +365,3 @@ def _percentile(values: list[float], pct: int) -> float:
         if len(values) > 1
         else values[0]
     )
-
-
-def _drop(settings: Settings) -> None:
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
-    topics = [
-        t for t in admin.list_topics(timeout=10).topics if t.startswith(settings.namespace + ".")
-    ]
-    for future in admin.delete_topics(topics, request_timeout=30).values() if topics else []:
-        future.result()
-    services = Services(settings, CONTEXTS)
-    services.opensearch.indices.delete(index=f"{settings.namespace}-*", ignore_unavailable=True)
-    with services.engine.begin() as conn:
-        for schema in [settings.namespace, *namespace_generations(conn, settings.namespace)]:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    services.close()

@@ -1,4 +1,4 @@
-"""Bench helpers for a namespace of its own: a logged command processor, and teardown."""
+"""Bench helpers for a namespace of its own: a logged command processor, and the one teardown."""
 
 from __future__ import annotations
 
@@ -10,9 +10,14 @@ import sys
 import time
 from pathlib import Path
 
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
+from sqlalchemy import text
 
 from eventstore import kafka_config
+from projections.postgres.storage import namespace_generations
+from skald.registry import CONTEXTS
+from skald.services import Services
 from skald.settings import Settings
 
 
@@ -64,15 +69,38 @@ class LoggedProcessor:
 
 
 def drop_namespace(settings: Settings) -> None:
-    """Delete the namespace's topics and consumer groups (the bench creates nothing else)."""
-    assert settings.namespace, "refusing to drop the default namespace"
+    """Delete everything a bench namespace created: topics, consumer groups, OpenSearch
+    indices, and PostgreSQL schemas (projection generations included)."""
+    namespace = settings.namespace
+    assert namespace, "refusing to drop the default namespace"
     admin = AdminClient(kafka_config.admin_config(settings.kafka_connection()))
-    topics = [t for t in admin.list_topics(timeout=10).topics if t.startswith(settings.namespace)]
+    topics = [t for t in admin.list_topics(timeout=10).topics if t.startswith(namespace + ".")]
     for future in admin.delete_topics(topics, request_timeout=30).values() if topics else []:
         future.result()
-    listed = admin.list_consumer_groups(request_timeout=10).result()
-    groups = [g.group_id for g in listed.valid if g.group_id.startswith(settings.namespace)]
-    for future in (
-        admin.delete_consumer_groups(groups, request_timeout=30).values() if groups else []
-    ):
-        future.result()
+    _delete_groups(admin, namespace)
+    services = Services(settings, CONTEXTS)
+    services.opensearch.indices.delete(index=f"{namespace}-*", ignore_unavailable=True)
+    with services.engine.begin() as conn:
+        for schema in [namespace, *namespace_generations(conn, namespace)]:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    services.close()
+
+
+def _delete_groups(admin: AdminClient, namespace: str, attempts: int = 4) -> None:
+    """Delete the namespace's consumer groups; a killed member keeps its group non-empty until
+    its session times out (~10 s), so retry a few times, then leave it to expire."""
+    for attempt in range(attempts):
+        listed = admin.list_consumer_groups(request_timeout=30).result()
+        groups = [g.group_id for g in listed.valid if g.group_id.startswith(namespace + ".")]
+        busy = []
+        for group, future in admin.delete_consumer_groups(groups).items() if groups else []:
+            try:
+                future.result()
+            except KafkaException as error:
+                if error.args[0].code() != KafkaError.NON_EMPTY_GROUP:
+                    raise
+                busy.append(group)
+        if not busy:
+            return
+        if attempt < attempts - 1:
+            time.sleep(5)

@@ -9,15 +9,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 import uuid
 
-from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient
-from sqlalchemy import text
-
+from bench.namespace import drop_namespace
 from bench.processes import spawn_skald
-from projections.postgres.storage import namespace_generations
 from skald.provision import apply_topic_specs, create_read_models
 from skald.registry import CONTEXTS
 from skald.services import Services
@@ -65,35 +60,4 @@ class Stack:
     def drop(self) -> None:
         """Delete everything the namespace created."""
         self.services.close()
-        namespace = self.settings.namespace
-        admin = AdminClient({"bootstrap.servers": self.settings.kafka_bootstrap})
-        topics = [t for t in admin.list_topics(timeout=10).topics if t.startswith(namespace + ".")]
-        for future in admin.delete_topics(topics, request_timeout=30).values() if topics else []:
-            future.result()
-        _delete_groups(admin, namespace)
-        services = Services(self.settings, CONTEXTS)
-        services.opensearch.indices.delete(index=f"{namespace}-*", ignore_unavailable=True)
-        with services.engine.begin() as conn:
-            for schema in [namespace, *namespace_generations(conn, namespace)]:
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        services.close()
-
-
-def _delete_groups(admin: AdminClient, namespace: str, attempts: int = 4) -> None:
-    """Delete the namespace's consumer groups; a killed member keeps its group non-empty until
-    its session times out (~10 s), so retry a few times, then leave it to expire."""
-    for attempt in range(attempts):
-        listed = admin.list_consumer_groups(request_timeout=30).result()
-        groups = [g.group_id for g in listed.valid if g.group_id.startswith(namespace + ".")]
-        busy = []
-        for group, future in admin.delete_consumer_groups(groups).items() if groups else []:
-            try:
-                future.result()
-            except KafkaException as error:
-                if error.args[0].code() != KafkaError.NON_EMPTY_GROUP:
-                    raise
-                busy.append(group)
-        if not busy:
-            return
-        if attempt < attempts - 1:
-            time.sleep(5)
+        drop_namespace(self.settings)
