@@ -39,23 +39,7 @@ class Envelope:
 
     def to_headers(self) -> Headers:
         """CloudEvents binary binding: `ce_`-prefixed attributes, extensions lowercase."""
-        headers = {
-            "ce_specversion": SPEC_VERSION,
-            "ce_id": self.event_id,
-            "ce_type": self.event_type,
-            "ce_source": self.source,
-            "ce_time": self.time.astimezone(UTC).isoformat(timespec="milliseconds"),
-            "ce_subject": self.aggregate_id,
-            "ce_dataschema": f"avro:{self.event_type}/v{self.schema_version}",
-            "ce_aggregatetype": self.aggregate_type,
-            "ce_aggregateversion": str(self.aggregate_version),
-            "ce_correlationid": self.correlation_id,
-            "ce_causationid": self.causation_id,
-            "content-type": CONTENT_TYPE,
-        }
-        if self.traceparent:
-            headers["traceparent"] = self.traceparent
-        return [(key, value.encode()) for key, value in headers.items()]
+        return HeaderTemplate.of(self).headers(self)
 
     @classmethod
     def from_headers(cls, headers: RawHeaders) -> Envelope:
@@ -80,6 +64,54 @@ class Envelope:
             raise EnvelopeError(f"missing header {missing}") from None
         except (ValueError, IndexError) as error:
             raise EnvelopeError(f"malformed header: {error}") from None
+
+
+class HeaderTemplate:
+    """The headers of an envelope, with those shared by every event of one type, schema
+    version, aggregate type and source encoded once: a writer keeps one template per type
+    (never per aggregate, so the cache stays bounded) and encodes only what changes."""
+
+    __slots__ = ("_aggregate_type", "_dataschema", "_source", "_type")
+
+    def __init__(
+        self, event_type: str, schema_version: int, aggregate_type: str, source: str
+    ) -> None:
+        self._type = ("ce_type", event_type.encode())
+        self._source = ("ce_source", source.encode())
+        self._dataschema = ("ce_dataschema", f"avro:{event_type}/v{schema_version}".encode())
+        self._aggregate_type = ("ce_aggregatetype", aggregate_type.encode())
+
+    @classmethod
+    def of(cls, envelope: Envelope) -> HeaderTemplate:
+        """The template `envelope` fits."""
+        return cls(
+            envelope.event_type, envelope.schema_version, envelope.aggregate_type, envelope.source
+        )
+
+    def headers(self, envelope: Envelope) -> Headers:
+        """`envelope` as headers; it must have the type, version and source of the template."""
+        time = envelope.time.astimezone(UTC).isoformat(timespec="milliseconds")
+        headers: Headers = [
+            _SPEC_VERSION,
+            ("ce_id", envelope.event_id.encode()),
+            self._type,
+            self._source,
+            ("ce_time", time.encode()),
+            ("ce_subject", envelope.aggregate_id.encode()),
+            self._dataschema,
+            self._aggregate_type,
+            ("ce_aggregateversion", str(envelope.aggregate_version).encode()),
+            ("ce_correlationid", envelope.correlation_id.encode()),
+            ("ce_causationid", envelope.causation_id.encode()),
+            _CONTENT_TYPE,
+        ]
+        if envelope.traceparent:
+            headers.append(("traceparent", envelope.traceparent.encode()))
+        return headers
+
+
+_SPEC_VERSION = ("ce_specversion", SPEC_VERSION.encode())
+_CONTENT_TYPE = ("content-type", CONTENT_TYPE.encode())
 
 
 def header_value(headers: RawHeaders, key: str) -> str | None:

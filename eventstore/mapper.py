@@ -6,6 +6,7 @@ Mapping is separate from encoding: the codec only sees dicts, the domain only da
 from __future__ import annotations
 
 import dataclasses
+import operator
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -64,15 +65,8 @@ class EventMapper:
 _SCALARS = frozenset({str, int, float, bool, bytes, type(None), datetime})
 
 
-_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
-
-
-def _field_names(cls: type) -> tuple[str, ...] | None:
-    """A dataclass's field names (None for other types); cached: this is the hot path."""
-    if cls not in _FIELD_NAMES:
-        is_dataclass = dataclasses.is_dataclass(cls)
-        _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls)) if is_dataclass else None
-    return _FIELD_NAMES[cls]
+# A dataclass's compiled `to_plain` (None for other types); filled once per type.
+_MAKERS: dict[type, Converter | None] = {}
 
 
 def to_plain(value: Any) -> Any:
@@ -80,14 +74,49 @@ def to_plain(value: Any) -> Any:
     kind = type(value)
     if kind in _SCALARS:
         return value
-    names = _field_names(kind)
-    if names is not None:
-        return {name: to_plain(getattr(value, name)) for name in names}
+    try:
+        maker = _MAKERS[kind]
+    except KeyError:
+        maker = _MAKERS[kind] = _plain_maker(kind)
+    if maker is not None:
+        return maker(value)
     if isinstance(value, list | tuple):
         return [to_plain(item) for item in value]
     if isinstance(value, Mapping):
         return {key: to_plain(item) for key, item in value.items()}
     return value
+
+
+def _plain_maker(cls: type) -> Converter | None:
+    """`to_plain` for one dataclass, compiled once (it runs for every event written): one C
+    call reads every field, and fields declared as scalars skip the recursion."""
+    if not dataclasses.is_dataclass(cls):
+        return None
+    names = tuple(f.name for f in dataclasses.fields(cls))
+    try:
+        hints = typing.get_type_hints(cls)
+    except (NameError, TypeError):
+        hints = {}  # unresolvable forward references: every field takes the generic path
+    nested = frozenset(n for n in names if n not in hints or not _is_scalar(hints[n]))
+    many = operator.attrgetter(*names) if names else (lambda value: ())
+    read = many if len(names) != 1 else lambda value: (many(value),)
+
+    def plain(value: Any) -> dict[str, Any]:
+        return {
+            name: to_plain(item) if name in nested else item
+            for name, item in zip(names, read(value), strict=True)
+        }
+
+    return plain
+
+
+def _is_scalar(annotation: Any) -> bool:
+    """Whether `to_plain` returns every value of this declared type unchanged."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return all(_is_scalar(arg) for arg in typing.get_args(annotation))
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return True
+    return annotation in _SCALARS
 
 
 def from_plain(annotation: Any, value: Any) -> Any:

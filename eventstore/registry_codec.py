@@ -12,7 +12,6 @@ is retried by the caller, never skipped as a poison message.
 
 from __future__ import annotations
 
-import io
 import json
 import struct
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any, cast
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient, SchemaRegistryError
 from fastavro.schema import parse_schema
 
-from eventstore.codec import DecodeError, Encoded, read_body, write_body
+from eventstore.codec import DecodeError, Encoded, TypeWriter, read_body
 from eventstore.schemas import EventSchema, SchemaError, SchemaRepository, crc64_fingerprint
 from eventstore.upcasting import Upcasters
 
@@ -49,14 +48,16 @@ class RegistryCodec:
         self._url = url
         self._ids: dict[bytes, int] = {}  # local schema fingerprint -> registry id
         self._writers: dict[int, EventSchema] = {}  # registry id -> writer schema
+        self._encoders: dict[str, TypeWriter] = {}  # event type -> newest schema, id framed
 
     def encode(self, event_type: str, record: dict[str, Any]) -> Encoded:
         """Encode with the newest local schema, registered under the event type."""
-        schema = self._schemas.latest(event_type)
-        buffer = io.BytesIO()
-        buffer.write(_HEADER.pack(MAGIC_BYTE, self.schema_id(schema)))
-        write_body(buffer, schema, record)
-        return Encoded(buffer.getvalue(), event_type, schema.version)
+        encoder = self._encoders.get(event_type)
+        if encoder is None:
+            schema = self._schemas.latest(event_type)
+            prefix = _HEADER.pack(MAGIC_BYTE, self.schema_id(schema))
+            encoder = self._encoders[event_type] = TypeWriter.of(schema, prefix)
+        return encoder.encode(record)
 
     def schema_id(self, schema: EventSchema) -> int:
         """The registry id of a local schema, registering it on first use."""
