@@ -1,27 +1,44 @@
-"""Raw append: Skald's encode + produce of events beside Kafka's own producer perf tool."""
+"""Raw append beside Kafka's own producer perf tool, and the CPU cost of one event record.
+
+Three rows, each with its baseline from the same run:
+- the production writer (`PartitionWriter`: transactional, the processor's producer settings,
+  a transaction every `TXN_MS` carrying a consumed offset, as the processor commits) building
+  every record as the processor does, beside `kafka-producer-perf-test` with the same
+  settings, transactions of the same length and records of the same size (floor 35 %);
+- a plain idempotent producer with the same tuned settings on both sides;
+- the microseconds to build one record (map, Avro, envelope headers) beside fastavro
+  encoding the same record alone.
+"""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
+from fastavro import parse_schema, schemaless_writer
 
+from bench.namespace import drop_namespace
 from bench.result import Result
+from command_processor.writer import PartitionWriter
 from contexts.sales.order.events import OrderItem, OrderPlaced
 from eventstore import kafka_config
-from eventstore.outgoing import Stream
+from eventstore.outgoing import OutgoingEvent, Stream
 from eventstore.topics import TopicSpec, apply_topics
 from skald.registry import CONTEXTS
 from skald.services import Services
 from skald.settings import REPO_ROOT, Settings
 
 EVENTS = int(os.environ.get("SKALD_BENCH_APPEND_EVENTS", "200000"))
+TXN_MS = int(os.environ.get("SKALD_BENCH_APPEND_TXN_MS", "100"))
+FLOOR = 0.35  # of the perf tool's rate, through the production writer
 # The same producer settings for both sides, so the comparison is of clients, not configs.
 PRODUCER_PROPS = {
     "acks": "all",
@@ -29,6 +46,8 @@ PRODUCER_PROPS = {
     "batch.size": "131072",
     "compression.type": "none",
 }
+# The processor's transactional producer settings the perf tool can take as they are.
+TRANSACTIONAL_KEYS = ("acks", "linger.ms", "compression.type")
 
 
 def _event(n: int) -> OrderPlaced:
@@ -38,19 +57,27 @@ def _event(n: int) -> OrderPlaced:
     )
 
 
-def _skald_append(services: Services, topic: str) -> tuple[float, int]:
+def _records(services: Services, topic: str) -> Iterator[OutgoingEvent]:
+    records = services.event_records
+    for n in range(EVENTS):
+        yield records.build(Stream(topic, "order", f"order-{n}"), _event(n), 1, "bench", "bench")
+
+
+def _size(record: OutgoingEvent) -> int:
+    return len(record.value) + sum(len(k) + len(v or b"") for k, v in record.headers)
+
+
+def _plain_append(services: Services, topic: str) -> tuple[float, int]:
     config = {
         **kafka_config.producer_config(services.settings.kafka_connection()),
         **PRODUCER_PROPS,
         "queue.buffering.max.messages": 1_000_000,
     }
     producer = Producer(config)
-    records = services.event_records
     sizes = 0
     started = time.perf_counter()
-    for n in range(EVENTS):
-        record = records.build(Stream(topic, "order", f"order-{n}"), _event(n), 1, "bench", "bench")
-        sizes += len(record.value) + sum(len(k) + len(v or b"") for k, v in record.headers)
+    for record in _records(services, topic):
+        sizes += _size(record)
         while True:
             try:
                 producer.produce(topic, key=record.key, value=record.value, headers=record.headers)
@@ -62,10 +89,40 @@ def _skald_append(services: Services, topic: str) -> tuple[float, int]:
     return EVENTS / (time.perf_counter() - started), sizes // EVENTS
 
 
-def _kafka_perf_tool(settings: Settings, topic: str, record_size: int) -> float:
+def _writer_append(services: Services, topic: str, commands: str) -> tuple[float, int]:
+    """Events/s through the processor's writer: a transaction every TXN_MS, each flushed (the
+    processor waits for positions before replying) and committed with a consumed offset."""
+    settings = services.settings
+    connection = settings.kafka_connection()
+    config = kafka_config.transactional_producer_config(connection, settings.topic("bench.tx"))
+    writer = PartitionWriter({**config, "queue.buffering.max.messages": 1_000_000})
+    group = settings.group("bench.append")
+    consumer = Consumer(kafka_config.command_consumer_config(connection, group))
+    offsets = [TopicPartition(commands, 0, 0)]
+    sizes = 0
+    started = time.perf_counter()
+    writer.begin()
+    deadline = started + TXN_MS / 1000
+    for record in _records(services, topic):
+        sizes += _size(record)
+        writer.produce(topic, record.key, record.value, record.headers)
+        if time.perf_counter() >= deadline:
+            writer.flush()
+            writer.commit(offsets, consumer.consumer_group_metadata())
+            writer.begin()
+            deadline = time.perf_counter() + TXN_MS / 1000
+    writer.flush()
+    writer.commit(offsets, consumer.consumer_group_metadata())
+    elapsed = time.perf_counter() - started
+    consumer.close()
+    return EVENTS / elapsed, sizes // EVENTS
+
+
+def _kafka_perf_tool(
+    settings: Settings, topic: str, record_size: int, props: dict[str, str], *extra: str
+) -> float:
     stack = Path(os.environ.get("SKALD_STACK_DIR") or REPO_ROOT / ".stack")
     libs = next((stack / "dist").glob("kafka-*/libs"))
-    props = [f"{k}={v}" for k, v in PRODUCER_PROPS.items()]
     output = subprocess.run(
         [
             "java",
@@ -81,10 +138,11 @@ def _kafka_perf_tool(settings: Settings, topic: str, record_size: int) -> float:
             str(record_size),
             "--throughput",
             "-1",
+            *extra,
             "--producer-props",
             f"bootstrap.servers={settings.kafka_bootstrap}",
             "enable.idempotence=true",
-            *props,
+            *(f"{k}={v}" for k, v in props.items()),
         ],
         capture_output=True,
         text=True,
@@ -97,27 +155,98 @@ def _kafka_perf_tool(settings: Settings, topic: str, record_size: int) -> float:
     return float(match.group(1))
 
 
+def _transactional_props(settings: Settings) -> dict[str, str]:
+    config = kafka_config.transactional_producer_config(settings.kafka_connection(), "-")
+    return {key: str(config[key]).lower() for key in TRANSACTIONAL_KEYS}
+
+
+def _record_cost(services: Services, count: int = 20000) -> Result:
+    """Microseconds to build one record, best of 5, beside fastavro encoding it alone."""
+    stream = Stream("sales.order.events", "order", "order-1")
+    event = _event(1)
+    records = services.event_records
+    record = services.mapper.to_record(event)
+    schema = parse_schema(services.schemas.latest(OrderPlaced.EVENT_TYPE).parsed)
+
+    def build() -> None:
+        for version in range(count):
+            records.build(stream, event, version, "bench", "bench")
+
+    def encode() -> None:
+        for _ in range(count):
+            schemaless_writer(io.BytesIO(), schema, record)
+
+    def best(work: Callable[[], None]) -> float:
+        runs = []
+        for _ in range(5):
+            started = time.perf_counter()
+            work()
+            runs.append((time.perf_counter() - started) / count * 1e6)
+        return min(runs)
+
+    return Result(
+        "build one event record (OrderPlaced: map, Avro, 12 headers)",
+        best(build),
+        "µs",
+        baseline_name="fastavro encode alone",
+        baseline_value=best(encode),
+        target="lower is better",
+    )
+
+
 def run(settings: Settings) -> list[Result]:
-    """Events/s through Skald's append beside kafka-producer-perf-test, same record size."""
+    """Events/s through Skald's writer beside kafka-producer-perf-test, and µs per record."""
     services = Services(
         settings.model_copy(update={"namespace": f"bench{uuid.uuid4().hex[:6]}"}), CONTEXTS
     )
-    ours, theirs = (
-        apply_topics(
-            services.admin, [TopicSpec(name, partitions=3)], services.settings.topic_defaults()
+    try:
+        return _measure(services)
+    finally:
+        services.close()
+        drop_namespace(services.settings)
+
+
+def _measure(services: Services) -> list[Result]:
+    settings = services.settings
+    topics = {
+        name: apply_topics(
+            services.admin, [TopicSpec(name, partitions=partitions)], settings.topic_defaults()
         )[0].topic
-        for name in ("append", "perf")
-    )
-    rate, record_size = _skald_append(services, ours)
-    baseline = _kafka_perf_tool(services.settings, theirs, record_size)
+        for name, partitions in (
+            ("append", 3),
+            ("perf", 3),
+            ("tx-append", 3),
+            ("tx-perf", 3),
+            ("tx-commands", 1),
+        )
+    }
+    cost = _record_cost(services)
+    rate, size = _writer_append(services, topics["tx-append"], topics["tx-commands"])
+    transactions = ("--transaction-duration-ms", str(TXN_MS))
+    props = _transactional_props(settings)
+    baseline = _kafka_perf_tool(settings, topics["tx-perf"], size, props, *transactions)
+    plain_rate, plain_size = _plain_append(services, topics["append"])
+    plain_baseline = _kafka_perf_tool(settings, topics["perf"], plain_size, PRODUCER_PROPS)
     return [
         Result(
-            name=f"raw append ({EVENTS:,} events of ~{record_size} B, acks=all)",
-            value=rate,
-            unit="events/s",
-            baseline_name="kafka-producer-perf-test",
+            f"raw append, production writer ({EVENTS:,} events of ~{size} B, "
+            f"transactions of {TXN_MS} ms)",
+            rate,
+            "events/s",
+            baseline_name="kafka-producer-perf-test, same settings",
             baseline_value=baseline,
+            target=f"≥ {FLOOR:.0%} of baseline",
+            met=rate >= FLOOR * baseline,
+            notes=f"producer settings: {props}",
+        ),
+        Result(
+            f"raw append, idempotent producer ({EVENTS:,} events of ~{plain_size} B, acks=all)",
+            plain_rate,
+            "events/s",
+            baseline_name="kafka-producer-perf-test",
+            baseline_value=plain_baseline,
             target="≥ 50% of baseline",
-            met=rate >= 0.5 * baseline,
-        )
+            met=plain_rate >= 0.5 * plain_baseline,
+        ),
+        cost,
     ]

@@ -12,7 +12,7 @@ import subprocess
 import uuid
 
 from bench.namespace import drop_namespace
-from bench.processes import spawn_skald
+from bench.processes import process_cpu_seconds, spawn_skald
 from skald.provision import apply_topic_specs, create_read_models
 from skald.registry import CONTEXTS
 from skald.services import Services
@@ -28,6 +28,7 @@ class Stack:
         self.services = Services(self.settings, CONTEXTS)
         self._port = port
         self._processes: list[subprocess.Popen[bytes]] = []
+        self._roles: list[str] = []
 
     def start(self) -> None:
         """Provision the namespace, then start every process `skald run` would."""
@@ -45,6 +46,14 @@ class Stack:
             commands.append(["worker"])
         commands += [["project", name] for name in self.services.sinks()]
         self._processes = [spawn_skald(args, env) for args in commands]
+        self._roles = [args[0] for args in commands]
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds (user + system) each role's processes have used so far."""
+        used: dict[str, float] = {}
+        for role, process in zip(self._roles, self._processes, strict=True):
+            used[role] = used.get(role, 0.0) + process_cpu_seconds(process.pid)
+        return used
 
     def stop(self) -> None:
         """SIGTERM every process; kill what is still running after 30 s."""
