@@ -28,7 +28,9 @@ SECONDS = float(os.environ.get("SKALD_BENCH_COMMAND_SECONDS", "15"))
 SKUS = 256
 SATURATION_FLOOR = 1000.0  # commands/s
 P99_RATE, P99_FLOOR = 500.0, 100.0  # p99 ≤ 100 ms at 500 commands/s offered
-SETTLE_SECONDS = 2.0  # between runs, so one run's stragglers don't land in the next
+# Between runs, until Skald's processes use under QUIET_CPU of a core (at most SETTLE_SECONDS):
+# projectors catching up on the last run's events would otherwise slow the next one.
+SETTLE_SECONDS, QUIET_CPU = 30.0, 0.25
 
 
 def _restock(url: str) -> Request:
@@ -97,20 +99,30 @@ def _open(stack: Stack, rate: float) -> list[Result]:
     return rows
 
 
+def _settle(stack: Stack) -> None:
+    deadline = time.monotonic() + SETTLE_SECONDS
+    used = sum(stack.cpu_seconds().values())
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        previous, used = used, sum(stack.cpu_seconds().values())
+        if used - previous < QUIET_CPU:
+            return
+
+
 def _measure(stack: Stack) -> list[Result]:
     asyncio.run(_ready(stack.url))
     asyncio.run(closed_loop(_restock(stack.url), 16, 3.0))  # warm up every partition
     health = asyncio.run(closed_loop(_health(stack.url), max(CLIENTS), min(SECONDS, 5.0)))
     results: list[Result] = []
+    for rate in RATES:  # first: the closed loops' saturation leaves work behind
+        _settle(stack)
+        results += _open(stack, rate)
     best = 0.0
     for clients in CLIENTS:
-        time.sleep(SETTLE_SECONDS)
+        _settle(stack)
         rows, load = _closed(stack, clients)
         results += rows
         best = max(best, load.rate)
-    for rate in RATES:
-        time.sleep(SETTLE_SECONDS)
-        results += _open(stack, rate)
     saturation = Result(
         f"restock at saturation (best closed loop of {', '.join(map(str, CLIENTS))} clients)",
         best,
