@@ -60,7 +60,9 @@ class CommandMessage:
 
     def value(self) -> bytes:
         """The command's fields as JSON."""
-        return json.dumps(self.payload, default=str, separators=(",", ":")).encode()
+        # UTF-8 as it is: escaping (`\ud83d\ude00` for one emoji) would triple the size.
+        payload = json.dumps(self.payload, default=str, separators=(",", ":"), ensure_ascii=False)
+        return payload.encode()
 
     @classmethod
     def parse(cls, key: bytes | None, value: bytes | None, headers: RawHeaders) -> CommandMessage:
