@@ -72,7 +72,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         placed_at, order_id = raw.split("|", 1)
-        if not re.match(ID_PATTERN, order_id):  # it reaches SQL: the identifier rules hold
+        if not re.fullmatch(ID_PATTERN, order_id):  # it reaches SQL: the identifier rules hold
             raise ValueError("not an order id")
         return datetime.fromisoformat(placed_at), order_id
     except (ValueError, binascii.Error, UnicodeDecodeError) as error:
