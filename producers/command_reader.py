@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from functools import cache
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -105,7 +104,13 @@ def _summary(error: Exception) -> str:
     return str(error)
 
 
-@cache
+_READERS: dict[tuple[int, int], tuple[object, object, CommandReader]] = {}
+
+
 def reader_for(aggregate: AggregateType[Any], mapper: EventMapper) -> CommandReader:
-    """One reader per aggregate type and mapper (adapters are built once)."""
-    return CommandReader(aggregate, mapper)
+    """One reader per aggregate type and mapper (adapters are built once). Keyed by identity:
+    an aggregate type's state may hold unhashable values; the entry keeps both alive."""
+    key = (id(aggregate), id(mapper))
+    if key not in _READERS:
+        _READERS[key] = (aggregate, mapper, CommandReader(aggregate, mapper))
+    return _READERS[key][2]

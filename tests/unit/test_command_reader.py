@@ -17,7 +17,7 @@ from contexts.sales.aggregates import ORDER
 from contexts.sales.order.commands import PlaceOrder
 from contexts.sales.order.events import OrderItem
 from eventstore.mapper import EventMapper, to_plain
-from producers.command_reader import CommandReader
+from producers.command_reader import CommandReader, reader_for
 from producers.messages import CommandMessage, MalformedMessage
 from skald.registry import CONTEXTS
 
@@ -132,3 +132,10 @@ def test_the_reader_reads_what_the_api_and_the_saga_write() -> None:
     plain = json.dumps(to_plain(restock), default=str).encode()  # the saga's escaping
     _, _, headers = _record(restock)
     assert STOCK_READER.read(b"SKU-1", plain, headers)[1] == restock
+
+
+def test_every_aggregate_type_gets_its_reader() -> None:
+    for context in CONTEXTS:
+        for aggregate in context.aggregates:
+            reader = reader_for(aggregate, MAPPER)
+            assert reader is reader_for(aggregate, MAPPER)  # built once
