@@ -19,7 +19,7 @@ from producers.http_commands import (
     execute,
     options_for,
 )
-from producers.validation import ExpectedVersion, Identifier
+from producers.validation import BodyInt, ExpectedVersion, Identifier
 from skald.runtime import Runtime
 
 # What the stock's domain errors answer on HTTP; an error not listed here is a 422.
@@ -31,19 +31,19 @@ STOCK_REJECTIONS: Rejections = {
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")  # numbers are BodyInt: `false` is no price
     expected_version: ExpectedVersion | None = Field(
         None, description="Refuse with 409 unless the stock is at this version"
     )
 
 
 class RestockIn(_Strict):
-    quantity: int = Field(gt=0, le=1_000_000, examples=[100])
+    quantity: BodyInt = Field(gt=0, le=1_000_000, examples=[100])
 
 
 class ReserveIn(_Strict):
     order_id: Identifier = Field(examples=["order-1"])
-    quantity: int = Field(gt=0, le=1_000_000, examples=[2])
+    quantity: BodyInt = Field(gt=0, le=1_000_000, examples=[2])
 
 
 class ReleaseIn(_Strict):

@@ -22,7 +22,14 @@ from producers.http_commands import (
     execute,
     options_for,
 )
-from producers.validation import ExpectedVersion, Identifier, ItemName, PaymentToken, Reason
+from producers.validation import (
+    BodyInt,
+    ExpectedVersion,
+    Identifier,
+    ItemName,
+    PaymentToken,
+    Reason,
+)
 from skald.runtime import Runtime
 
 # What the order's domain errors answer on HTTP; an error not listed here is a 422.
@@ -38,14 +45,14 @@ ORDER_ID_NAMESPACE = uuid.UUID("6f1c9a3e-5d4b-4c7e-9a51-0d2b8e7f3c10")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")  # numbers are BodyInt: `false` is no price
 
 
 class OrderItemIn(_Strict):
     sku: Identifier = Field(examples=["SKU-1"])
     name: ItemName = Field(examples=["Espresso beans 1kg"])
-    quantity: int = Field(gt=0, le=10_000, examples=[2])
-    unit_price_cents: int = Field(ge=0, le=100_000_000, examples=[1250])
+    quantity: BodyInt = Field(gt=0, le=10_000, examples=[2])
+    unit_price_cents: BodyInt = Field(ge=0, le=100_000_000, examples=[1250])
 
 
 class PlaceOrderIn(_Strict):

@@ -14,7 +14,7 @@ import pytest
 from contexts.sales.topics import ORDER_EVENTS
 from eventstore.position import Position
 from skald.services import Services
-from tests.bad_orders import GOOD_ORDER, HOSTILE_READS, ITEM
+from tests.bad_orders import EDGE_READS, GOOD_ORDER, HOSTILE_READS, ITEM
 from tests.integration.kafka_probe import end_offsets
 
 WITHIN = 30.0  # seconds; generous: the machine is shared
@@ -45,6 +45,12 @@ def test_hostile_paths_and_queries_get_a_4xx(api: httpx.Client, path: str) -> No
     response = api.get(path)
     assert response.status_code in (400, 404, 422), response.text
     assert response.json()["detail"]
+
+
+@pytest.mark.parametrize("path", EDGE_READS)
+def test_edge_values_the_stores_hold_are_answered(api: httpx.Client, path: str) -> None:
+    response = api.get(path)
+    assert response.status_code == 200, response.text
 
 
 def test_a_nul_in_an_order_is_a_422_and_appends_nothing(
