@@ -100,8 +100,10 @@ def live_skald(
     """`skald run` in a namespace of its own, shared by a module's tests (it takes a while
     to start): its base URL, and services for looking beside it."""
     log = tmp_path_factory.mktemp("skald") / "skald-run.log"
+    # A shared machine may be slow: a 504 here would be the machine, not the contract.
+    settings = _fresh_settings(endpoints).model_copy(update={"command_timeout_seconds": 30.0})
     with (
-        _provisioned(_fresh_settings(endpoints)) as built,
+        _provisioned(settings) as built,
         running_skald(built.settings, log, timeout=120) as base_url,
     ):
         yield base_url, built

@@ -5,7 +5,7 @@ once became a command over Kafka's record limit is accepted and read back."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -15,6 +15,7 @@ from contexts.sales.topics import ORDER_EVENTS
 from eventstore.position import Position
 from skald.services import Services
 from tests.bad_orders import EDGE_READS, GOOD_ORDER, HOSTILE_READS, ITEM
+from tests.integration.eventually import eventually
 from tests.integration.kafka_probe import end_offsets
 
 WITHIN = 30.0  # seconds; generous: the machine is shared
@@ -29,15 +30,6 @@ def api(live_skald: tuple[str, Services]) -> Iterator[httpx.Client]:
 @pytest.fixture(scope="module")
 def services(live_skald: tuple[str, Services]) -> Services:
     return live_skald[1]
-
-
-def eventually(probe: Callable[[], Any], within: float = WITHIN) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        result = probe()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.2)
 
 
 @pytest.mark.parametrize("path", HOSTILE_READS)
@@ -94,7 +86,7 @@ def test_an_exact_id_finds_its_order_first(api: httpx.Client) -> None:
         hits = response.json()["orders"]
         return hits[0]["order_id"] if hits else None
 
-    assert eventually(lambda: first_hit(mine["order_id"]) == mine["order_id"])
+    assert eventually(lambda: first_hit(mine["order_id"]) == mine["order_id"], WITHIN)
     assert first_hit("cust-search-ada") == mine["order_id"]
     assert first_hit("SKU-SEARCH-MUG") == mine["order_id"]
 
