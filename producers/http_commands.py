@@ -38,11 +38,27 @@ class CommandAccepted(BaseModel):
     events: list[str] = Field(description="Types of the events the command appended")
 
 
-def accepted_responses(model: type[CommandAccepted]) -> dict[int | str, dict[str, Any]]:
-    """200 for a command on an existing aggregate, 201 for one that created it."""
+def accepted_responses(
+    model: type[CommandAccepted], links: dict[str, Any] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """200 for a command on an existing aggregate, 201 for one that created it; `links`
+    (see `links_by_id`) name the operations the answer's aggregate id leads to."""
+    extra = {"links": links} if links else {}
     return {
-        200: {"model": model, "description": "Accepted"},
-        201: {"model": model, "description": "Accepted; the command created the aggregate"},
+        200: {"model": model, "description": "Accepted", **extra},
+        201: {"model": model, "description": "Accepted; the command created it", **extra},
+    }
+
+
+def links_by_id(id_field: str, targets: list[tuple[str, str]]) -> dict[str, Any]:
+    """OpenAPI links from an accepted command's `id_field` to (path, method) operations that
+    take it as their path parameter: clients, and the contract fuzzer, follow them."""
+    return {
+        re.sub(r"[^A-Za-z0-9]+", "_", f"{method}{path}").strip("_"): {
+            "operationRef": "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method,
+            "parameters": {id_field: f"$response.body#/{id_field}"},
+        }
+        for path, method in targets
     }
 
 

@@ -17,6 +17,7 @@ from producers.http_commands import (
     Rejections,
     accepted_responses,
     execute,
+    links_by_id,
     options_for,
 )
 from producers.validation import BodyInt, ExpectedVersion, Identifier
@@ -54,9 +55,20 @@ class StockAccepted(CommandAccepted):
     sku: str
 
 
+# Where an accepted stock command's SKU leads (OpenAPI links).
+STOCK_LINKS = links_by_id(
+    "sku",
+    [
+        ("/inventory/{sku}", "get"),
+        ("/inventory/{sku}/reserve", "post"),
+        ("/inventory/{sku}/release", "post"),
+    ],
+)
+
+
 def command_routes(runtime: Runtime) -> APIRouter:
     """The inventory command routes."""
-    responses = {**COMMAND_RESPONSES, **accepted_responses(StockAccepted)}
+    responses = {**COMMAND_RESPONSES, **accepted_responses(StockAccepted, STOCK_LINKS)}
     router = APIRouter(tags=["inventory"], responses=responses)
 
     async def send(command: object, request: Request, body: _Strict) -> JSONResponse:

@@ -20,6 +20,7 @@ from producers.http_commands import (
     Rejections,
     accepted_responses,
     execute,
+    links_by_id,
     options_for,
 )
 from producers.validation import (
@@ -78,9 +79,23 @@ class OrderAccepted(CommandAccepted):
     order_id: str
 
 
+# Where an accepted order's id leads (OpenAPI links).
+ORDER_LINKS = links_by_id(
+    "order_id",
+    [
+        ("/orders/{order_id}", "get"),
+        ("/orders/{order_id}/events", "get"),
+        ("/sagas/{order_id}", "get"),
+        ("/orders/{order_id}/confirm", "post"),
+        ("/orders/{order_id}/cancel", "post"),
+        ("/orders/{order_id}/ship", "post"),
+    ],
+)
+
+
 def command_routes(runtime: Runtime) -> APIRouter:
     """The sales command routes."""
-    responses = {**COMMAND_RESPONSES, **accepted_responses(OrderAccepted)}
+    responses = {**COMMAND_RESPONSES, **accepted_responses(OrderAccepted, ORDER_LINKS)}
     router = APIRouter(tags=["orders"], responses=responses)
 
     async def send(

@@ -50,7 +50,7 @@ def test_the_api_answers_as_its_openapi_document_says(
         "--mode",
         "all",
         "--phases",
-        "examples,coverage,fuzzing",
+        "examples,coverage,fuzzing,stateful",  # stateful: follows the OpenAPI links
         "--max-examples",
         str(EXAMPLES_PER_OPERATION),
         "--seed",
