@@ -26,6 +26,7 @@ from producers.messages import (
     CommandMessage,
     OutcomeKind,
     Reply,
+    is_topic_name,
 )
 
 log = logging.getLogger(__name__)
@@ -174,8 +175,8 @@ def _refusal(raw: Message, reason: str) -> tuple[str, str, str, Reply] | None:
     headers = raw.headers()
     reply_to = header_value(headers, REPLY_TO)
     correlation_id = header_value(headers, CORRELATION_ID)
-    if not reply_to or not correlation_id:
-        return None  # nobody to tell; the offset still moves past it
+    if not reply_to or not correlation_id or not is_topic_name(reply_to):
+        return None  # nobody (reachable) to tell; the offset still moves past it
     reply_key = header_value(headers, REPLY_KEY) or correlation_id
     return (reply_to, correlation_id, reply_key, Reply(OutcomeKind.UNREADABLE, detail=reason))
 

@@ -9,6 +9,11 @@ COMMANDS = Counter(
     "Commands decided, by aggregate type and outcome (replayed duplicates included)",
     ["aggregate", "outcome"],
 )
+UNREADABLE = Counter(
+    "skald_processor_unreadable_total",
+    "Command records that could not be read (refused when they name a reply topic, else skipped)",
+    ["aggregate"],
+)
 EVENTS = Counter(
     "skald_processor_events_total", "Events appended, by aggregate type", ["aggregate"]
 )

@@ -17,13 +17,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
+from command_processor import metrics
 from command_processor.batch import BatchContext, process_batch
 from command_processor.partitions import OwnedPartition, Topology
 from command_processor.restore import restore
 from command_processor.writer import PartitionWriter, WriterFenced
 from eventstore.codec import EventCodec
-from eventstore.mapper import EventMapper, UnknownEventType
+from eventstore.mapper import EventMapper
 from eventstore.outgoing import EventRecordFactory
+from producers.command_reader import reader_for
 from producers.messages import CommandMessage, MalformedMessage
 
 log = logging.getLogger(__name__)
@@ -139,15 +141,14 @@ class CommandProcessor:
             self._consumer.seek(TopicPartition(key[0], key[1], messages[0].offset() or 0))
 
     def _parse(self, topology: Topology, message: Message) -> tuple[CommandMessage, object] | str:
-        """The command, or why it can't be handled (answered as unreadable)."""
+        """The command, or why it can't be handled (answered as unreadable, or skipped)."""
         try:
-            command = CommandMessage.parse(message.key(), message.value(), message.headers())
-            if command.command_type not in {
-                self._mapper.event_type_of_class(c) for c in topology.aggregate.command_classes
-            }:
-                return f"{command.command_type} is not a {topology.aggregate.name} command"
-            return command, self._mapper.from_record(command.command_type, command.payload)
-        except (MalformedMessage, UnknownEventType, TypeError, ValueError, KeyError) as error:
+            reader = reader_for(topology.aggregate, self._mapper)
+            return reader.read(message.key(), message.value(), message.headers())
+        except MalformedMessage as error:
+            metrics.UNREADABLE.labels(topology.aggregate.name).inc()
+            where = f"{message.topic()}[{message.partition()}]@{message.offset()}"
+            log.warning("%s: unreadable command, refused or skipped: %s", where, error)
             return f"unreadable command: {error}"
 
 

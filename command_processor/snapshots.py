@@ -44,7 +44,10 @@ class SnapshotCodec:
             "state": to_plain(hosted.state),
             "outcomes": hosted.outcomes_json(),
         }
-        return json.dumps(snapshot, default=str, separators=(",", ":")).encode()
+        # UTF-8 as it is: escaped, an emoji takes 12 bytes and a valid order's snapshot
+        # could pass Kafka's record limit (producers/limits.py MAX_COMMAND_BYTES).
+        text = json.dumps(snapshot, default=str, separators=(",", ":"), ensure_ascii=False)
+        return text.encode()
 
     def decode(self, value: bytes) -> HostedAggregate[Any]:
         snapshot = json.loads(value)

@@ -10,6 +10,12 @@ from typing import Any
 from eventstore.kafka_connection import KafkaConnection
 from eventstore.kafka_security import security_config
 
+# The largest record any Skald producer sends. The broker's own limit (`message.max.bytes`,
+# 1048588 by default, and each topic's `max.message.bytes`) is a little above it, so a
+# record the producer accepts is one the broker accepts. Producers that build records from
+# client input check against it first (see `producers/limits.py`).
+MAX_MESSAGE_BYTES = 1_000_000
+
 
 def _common(connection: KafkaConnection) -> dict[str, Any]:
     return {
@@ -28,6 +34,7 @@ def producer_config(connection: KafkaConnection) -> dict[str, Any]:
         "partitioner": "murmur2_random",  # same key -> same partition as Java/aiokafka/Faust
         "linger.ms": 2,  # batches form under load; a lone request waits at most 2 ms
         "compression.type": "lz4",  # cheap CPU, smaller batches on the wire and on disk
+        "message.max.bytes": MAX_MESSAGE_BYTES,  # stays under the broker's limit: see above
     }
 
 

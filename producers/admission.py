@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import HTTPException
 
 from producers.backlog import Backlog, BacklogMonitor
-from producers.http_commands import Problem
+from producers.errors import Problem, retry_after_header
 from producers.metrics import ADMISSION_REFUSED
 
 log = logging.getLogger(__name__)
@@ -25,12 +25,7 @@ ADMISSION_RESPONSES: dict[int | str, dict[str, Any]] = {
         "model": Problem,
         "description": "Kafka did not accept the command, or Skald is at capacity: "
         "retry after the Retry-After header's seconds",
-        "headers": {
-            "Retry-After": {
-                "description": "Seconds until the queued work should be back under the limit",
-                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_RETRY_AFTER},
-            }
-        },
+        "headers": retry_after_header(MAX_RETRY_AFTER),
     }
 }
 

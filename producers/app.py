@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 import prometheus_client
 from fastapi import APIRouter, FastAPI
 
-from producers.errors import install_error_handlers
+from producers.errors import EDGE_RESPONSES, install_error_handlers
 from producers.limits import BodySizeLimit
 
 
@@ -42,5 +42,5 @@ def create_app(
     app.mount("/metrics", prometheus_client.make_asgi_app())  # Prometheus scrapes the API here
 
     for router in routers:
-        app.include_router(router)
+        app.include_router(router, responses=EDGE_RESPONSES)  # a route's own entries win
     return app

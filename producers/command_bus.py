@@ -13,12 +13,20 @@ import threading
 import uuid
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import (
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
 
 from eventstore.aggregate import AggregateType
 from eventstore.appender import AppendError
 from eventstore.mapper import EventMapper
 from eventstore.topics import TopicSpec
+from producers.limits import CommandTooLarge, check_command_size
 from producers.messages import CommandMessage, MalformedMessage, Reply
 
 log = logging.getLogger(__name__)
@@ -29,6 +37,10 @@ REPLY_TOPIC = TopicSpec("skald.replies", {"cleanup.policy": "delete", "retention
 
 class CommandTimeout(Exception):
     """No reply in time; the command may or may not have been applied."""
+
+
+class CommandBusFull(Exception):
+    """The producer's local queue is full: nothing was sent, retry shortly."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +102,8 @@ class CommandBus:
             expected_version=options.expected_version,
             traceparent=options.traceparent,
         )
+        key, value, headers = message.aggregate_id.encode(), message.value(), message.headers()
+        check_command_size(key, value, headers)  # raises CommandTooLarge before Kafka would
         future: asyncio.Future[Reply] = loop.create_future()
         self._pending[correlation_id] = (loop, future)
 
@@ -101,13 +115,19 @@ class CommandBus:
         try:
             self._producer.produce(
                 self._topic_of[aggregate.name],
-                key=message.aggregate_id.encode(),
-                value=message.value(),
-                headers=message.headers(),
+                key=key,
+                value=value,
+                headers=headers,
                 on_delivery=on_delivery,
             )
             self._producer.poll(0)
             return await asyncio.wait_for(future, timeout)
+        except BufferError as error:  # librdkafka's queue.buffering.max.* reached
+            raise CommandBusFull(f"the command queue is full: {error}") from None
+        except KafkaException as error:
+            if error.args[0].code() == KafkaError.MSG_SIZE_TOO_LARGE:
+                raise CommandTooLarge(f"Kafka refuses the command's size: {error}") from None
+            raise AppendError(f"command not accepted by Kafka: {error}") from None
         except TimeoutError:
             raise CommandTimeout(f"no reply within {timeout:g} s") from None
         finally:

@@ -14,7 +14,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from eventstore.aggregate import AggregateType
-from producers.command_bus import CommandBus, CommandTimeout, Options
+from producers.command_bus import CommandBus, CommandBusFull, CommandTimeout, Options
+from producers.errors import RETRY_AFTER_SECONDS, Problem, retry_after_header
+from producers.limits import CommandTooLarge
 from producers.messages import OutcomeKind, Reply
 from producers.metrics import COMMAND_SECONDS, COMMANDS
 
@@ -36,21 +38,42 @@ class CommandAccepted(BaseModel):
     events: list[str] = Field(description="Types of the events the command appended")
 
 
-class Problem(BaseModel):
-    """A refused or failed command."""
+def accepted_responses(
+    model: type[CommandAccepted], links: dict[str, Any] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """200 for a command on an existing aggregate, 201 for one that created it; `links`
+    (see `links_by_id`) name the operations the answer's aggregate id leads to."""
+    extra = {"links": links} if links else {}
+    return {
+        200: {"model": model, "description": "Accepted", **extra},
+        201: {"model": model, "description": "Accepted; the command created it", **extra},
+    }
 
-    detail: str
-    error: str | None = None
-    current_version: int | None = None
+
+def links_by_id(id_field: str, targets: list[tuple[str, str]]) -> dict[str, Any]:
+    """OpenAPI links from an accepted command's `id_field` to (path, method) operations that
+    take it as their path parameter: clients, and the contract fuzzer, follow them."""
+    return {
+        re.sub(r"[^A-Za-z0-9]+", "_", f"{method}{path}").strip("_"): {
+            "operationRef": "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method,
+            "parameters": {id_field: f"$response.body#/{id_field}"},
+        }
+        for path, method in targets
+    }
 
 
 COMMAND_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": Problem, "description": "Unreadable command or Idempotency-Key"},
     404: {"model": Problem, "description": "The aggregate does not exist"},
     409: {"model": Problem, "description": "Wrong expected_version, or the state forbids it"},
-    413: {"model": Problem, "description": "Body over the size limit"},
-    422: {"model": Problem, "description": "Invalid input (field named in the message)"},
-    503: {"model": Problem, "description": "Kafka did not accept the command"},
+    413: {"model": Problem, "description": "Body, or the command it becomes, over the limit"},
+    422: {"model": Problem, "description": "Invalid input (`errors` names each field)"},
+    503: {
+        "model": Problem,
+        "description": "Kafka did not accept the command, or its queue is full: retry after "
+        "the Retry-After header's seconds",
+        "headers": retry_after_header(),
+    },
     504: {"model": Problem, "description": "No reply in time; retry with the Idempotency-Key"},
 }
 
@@ -88,6 +111,13 @@ async def execute(
         detail = f"{error}; the command may still be applied: retry with the same "
         detail += f"{IDEMPOTENCY_HEADER} to learn its outcome"
         return JSONResponse(status_code=504, content={"detail": detail})
+    except CommandTooLarge as error:
+        COMMANDS.labels(aggregate.name, "413").inc()
+        return JSONResponse(status_code=413, content={"detail": str(error)})
+    except CommandBusFull as error:
+        COMMANDS.labels(aggregate.name, "503").inc()
+        retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        return JSONResponse(status_code=503, content={"detail": str(error)}, headers=retry)
     finally:
         COMMAND_SECONDS.labels(aggregate.name).observe(time.perf_counter() - started)
     status, body = http_answer(reply, aggregate, rejections, id_field)

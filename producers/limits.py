@@ -1,10 +1,14 @@
-"""ASGI middleware that refuses request bodies over a size limit with 413, before parsing."""
+"""Size limits at the door: request bodies (ASGI middleware, 413 before parsing) and the
+command records they become (checked before Kafka sees them)."""
 
 from __future__ import annotations
 
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from eventstore.envelope import Headers
+from eventstore.kafka_config import MAX_MESSAGE_BYTES
 
 
 class BodySizeLimit:
@@ -54,3 +58,24 @@ class BodySizeLimit:
         ]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+# A command record's largest size. Its events and the aggregate's snapshot carry the same
+# data again, each in a record of its own with envelope headers, and each must stay under
+# Kafka's record limit: half of it leaves them that room.
+MAX_COMMAND_BYTES = MAX_MESSAGE_BYTES // 2
+
+
+class CommandTooLarge(ValueError):
+    """A request under the HTTP body limit whose command would not fit in a Kafka record."""
+
+
+def check_command_size(
+    key: bytes, value: bytes, headers: Headers, limit: int = MAX_COMMAND_BYTES
+) -> None:
+    """Refuse a command record over `limit` bytes (key, JSON body and headers)."""
+    size = len(key) + len(value)
+    for name, data in headers:
+        size += len(name) + len(data if isinstance(data, bytes) else (data or "").encode())
+    if size > limit:
+        raise CommandTooLarge(f"the command encodes to {size} bytes, over the {limit}-byte limit")

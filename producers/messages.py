@@ -7,6 +7,7 @@ events stay Avro.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -21,6 +22,16 @@ IDEMPOTENCY_KEY = "skald_idempotency_key"
 REQUEST_FINGERPRINT = "skald_request_fingerprint"
 EXPECTED_VERSION = "skald_expected_version"
 TRACEPARENT = "traceparent"
+
+
+# Kafka's legal topic names. A reply topic outside them would fail the writer's transaction
+# on every retry: such a command is skipped, never answered.
+_TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")
+
+
+def is_topic_name(name: str) -> bool:
+    """Whether Kafka accepts `name` as a topic."""
+    return _TOPIC_NAME.fullmatch(name) is not None
 
 
 class MalformedMessage(ValueError):
@@ -60,7 +71,9 @@ class CommandMessage:
 
     def value(self) -> bytes:
         """The command's fields as JSON."""
-        return json.dumps(self.payload, default=str, separators=(",", ":")).encode()
+        # UTF-8 as it is: escaping (`\ud83d\ude00` for one emoji) would triple the size.
+        payload = json.dumps(self.payload, default=str, separators=(",", ":"), ensure_ascii=False)
+        return payload.encode()
 
     @classmethod
     def parse(cls, key: bytes | None, value: bytes | None, headers: RawHeaders) -> CommandMessage:
@@ -70,17 +83,22 @@ class CommandMessage:
         reply_to = header_value(headers, REPLY_TO)
         if not (command_type and correlation_id and reply_to and key):
             raise MalformedMessage("command lacks a key, type, correlation id or reply topic")
+        if not is_topic_name(reply_to):
+            raise MalformedMessage(f"command {correlation_id}: {reply_to!r} is not a topic name")
         try:
             payload = json.loads(value or b"")
             expected = header_value(headers, EXPECTED_VERSION)
             expected_version = int(expected) if expected is not None else None
-        except ValueError as error:
+            aggregate_id = key.decode()
+        except (ValueError, RecursionError) as error:  # RecursionError: absurd nesting
             raise MalformedMessage(f"command {correlation_id}: {error}") from error
         if not isinstance(payload, dict):
             raise MalformedMessage(f"command {correlation_id}: body is not an object")
+        if expected_version is not None and not 0 <= expected_version < 2**31:
+            raise MalformedMessage(f"command {correlation_id}: expected version out of range")
         return cls(
             command_type=command_type,
-            aggregate_id=key.decode(),
+            aggregate_id=aggregate_id,
             payload=payload,
             correlation_id=correlation_id,
             reply_to=reply_to,

@@ -8,14 +8,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Header, HTTPException
 
 from eventstore.position import InvalidPosition, Position
+from producers.errors import Problem
+from producers.validation import INT8_MAX
 from projections.model import Sink
 
 POSITION_HEADER = "X-Skald-Position"
+
+# What a route with read-your-writes may answer besides its own (merge into `responses`).
+CONSISTENCY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": f"{POSITION_HEADER} is not a position of this model"},
+    504: {"model": Problem, "description": f"The model did not reach {POSITION_HEADER} in time"},
+}
+
+# The partition count of a topic, or None when it does not exist.
+PartitionCount = Callable[[str], int | None]
 
 
 class NotCaughtUp(Exception):
@@ -42,9 +53,12 @@ def wait_until_applied(
 
 
 def consistent_with(
-    sink: Sink, topics: Collection[str], timeout: float
+    sink: Sink, topics: Collection[str], timeout: float, partitions: PartitionCount
 ) -> Callable[[str | None], None]:
-    """A FastAPI dependency: 400 for a bad token, 504 when the wait times out."""
+    """A FastAPI dependency: 400 for a bad token, 504 when the wait times out.
+
+    A token naming a partition the topic doesn't have is refused at once: no wait could
+    ever see it applied."""
 
     def dependency(
         x_skald_position: Annotated[
@@ -67,6 +81,14 @@ def consistent_with(
                 status_code=400,
                 detail=f"{POSITION_HEADER} points into {position.topic}; "
                 f"read model {sink.projection_name} reads {', '.join(sorted(topics))}",
+            )
+        count = partitions(position.topic)
+        beyond = count is not None and position.partition >= count  # unknown count: wait
+        if beyond or position.partition < 0 or not 0 <= position.offset <= INT8_MAX:
+            raise HTTPException(
+                status_code=400,
+                detail=f"{POSITION_HEADER} names {position.topic}[{position.partition}]"
+                f"@{position.offset}, which the log does not have",
             )
         try:
             wait_until_applied(sink, position, timeout)

@@ -21,6 +21,7 @@ from eventstore.appender import KafkaEventAppender
 from eventstore.codec import EventCodec, SingleObjectCodec
 from eventstore.mapper import EventMapper
 from eventstore.outgoing import EventRecordFactory
+from eventstore.partition_counts import PartitionCounts
 from eventstore.schemas import SchemaRepository
 from eventstore.topics import TopicSpec, apply_topics
 from eventstore.upcasting import Upcasters
@@ -124,7 +125,13 @@ class Services:
             self.sink(projection),
             self.projection_topics(projection),
             self.settings.read_your_writes_timeout_seconds,
+            lambda topic: self.partition_counts(topic),  # built on the first token, not now
         )
+
+    @cached_property
+    def partition_counts(self) -> PartitionCounts:
+        """Topics' partition counts (a forged consistency token is refused by them)."""
+        return PartitionCounts(self.admin)
 
     def open_api_clients(self) -> None:
         """Build what the API uses before its first request (and start the backlog monitor)."""

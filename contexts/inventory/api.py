@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,9 +15,12 @@ from producers.http_commands import (
     COMMAND_RESPONSES,
     CommandAccepted,
     Rejections,
+    accepted_responses,
     execute,
+    links_by_id,
     options_for,
 )
+from producers.validation import BodyInt, ExpectedVersion, Identifier
 from skald.runtime import Runtime
 
 # What the stock's domain errors answer on HTTP; an error not listed here is a 422.
@@ -28,36 +30,46 @@ STOCK_REJECTIONS: Rejections = {
     decider.InvalidQuantity: 422,
 }
 
-Sku = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    expected_version: int | None = Field(
-        None, ge=0, description="Refuse with 409 unless the stock is at this version"
+    model_config = ConfigDict(extra="forbid")  # numbers are BodyInt: `false` is no price
+    expected_version: ExpectedVersion | None = Field(
+        None, description="Refuse with 409 unless the stock is at this version"
     )
 
 
 class RestockIn(_Strict):
-    quantity: int = Field(gt=0, le=1_000_000, examples=[100])
+    quantity: BodyInt = Field(gt=0, le=1_000_000, examples=[100])
 
 
 class ReserveIn(_Strict):
-    order_id: str = Field(min_length=1, max_length=64, examples=["order-1"])
-    quantity: int = Field(gt=0, le=1_000_000, examples=[2])
+    order_id: Identifier = Field(examples=["order-1"])
+    quantity: BodyInt = Field(gt=0, le=1_000_000, examples=[2])
 
 
 class ReleaseIn(_Strict):
-    order_id: str = Field(min_length=1, max_length=64, examples=["order-1"])
+    order_id: Identifier = Field(examples=["order-1"])
 
 
 class StockAccepted(CommandAccepted):
     sku: str
 
 
+# Where an accepted stock command's SKU leads (OpenAPI links).
+STOCK_LINKS = links_by_id(
+    "sku",
+    [
+        ("/inventory/{sku}", "get"),
+        ("/inventory/{sku}/reserve", "post"),
+        ("/inventory/{sku}/release", "post"),
+    ],
+)
+
+
 def command_routes(runtime: Runtime) -> APIRouter:
     """The inventory command routes."""
-    router = APIRouter(tags=["inventory"], responses=COMMAND_RESPONSES)
+    responses = {**COMMAND_RESPONSES, **accepted_responses(StockAccepted, STOCK_LINKS)}
+    router = APIRouter(tags=["inventory"], responses=responses)
 
     async def send(command: object, request: Request, body: _Strict) -> JSONResponse:
         options = options_for(request, body, body.expected_version)
@@ -67,7 +79,7 @@ def command_routes(runtime: Runtime) -> APIRouter:
     @router.post(
         "/inventory/{sku}/restock", summary="Add units of a SKU", response_model=StockAccepted
     )
-    async def restock(sku: Sku, body: RestockIn, request: Request) -> JSONResponse:
+    async def restock(sku: Identifier, body: RestockIn, request: Request) -> JSONResponse:
         return await send(Restock(sku, body.quantity, datetime.now(UTC)), request, body)
 
     @router.post(
@@ -75,7 +87,7 @@ def command_routes(runtime: Runtime) -> APIRouter:
         summary="Reserve units of a SKU for an order",
         response_model=StockAccepted,
     )
-    async def reserve(sku: Sku, body: ReserveIn, request: Request) -> JSONResponse:
+    async def reserve(sku: Identifier, body: ReserveIn, request: Request) -> JSONResponse:
         command = ReserveStock(sku, body.order_id, body.quantity, datetime.now(UTC))
         return await send(command, request, body)
 
@@ -84,7 +96,7 @@ def command_routes(runtime: Runtime) -> APIRouter:
         summary="Release an order's reservation",
         response_model=StockAccepted,
     )
-    async def release(sku: Sku, body: ReleaseIn, request: Request) -> JSONResponse:
+    async def release(sku: Identifier, body: ReleaseIn, request: Request) -> JSONResponse:
         return await send(ReleaseStock(sku, body.order_id, datetime.now(UTC)), request, body)
 
     return router

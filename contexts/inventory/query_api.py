@@ -9,6 +9,9 @@ from pydantic import BaseModel
 
 from contexts.inventory.queries import get_stock_level
 from contexts.inventory.read_models import stock_levels
+from producers.errors import Problem
+from producers.validation import Identifier
+from projections.consistency import CONSISTENCY_RESPONSES
 from skald.runtime import Runtime
 
 
@@ -21,10 +24,6 @@ class StockLevelOut(BaseModel):
     updated_at: datetime
 
 
-class Problem(BaseModel):
-    detail: str
-
-
 def query_routes(runtime: Runtime) -> APIRouter:
     """The inventory query routes."""
     router = APIRouter(tags=["inventory"])
@@ -33,10 +32,10 @@ def query_routes(runtime: Runtime) -> APIRouter:
     @router.get(
         "/inventory/{sku}",
         summary="A SKU's stock level from the PostgreSQL read model",
-        responses={404: {"model": Problem}, 400: {"model": Problem}, 504: {"model": Problem}},
+        responses={404: {"model": Problem}, **CONSISTENCY_RESPONSES},
         dependencies=[Depends(consistent)],
     )
-    def read_stock_level(sku: str) -> StockLevelOut:
+    def read_stock_level(sku: Identifier) -> StockLevelOut:
         level = get_stock_level(runtime.engine, sku)
         if level is None:
             raise HTTPException(status_code=404, detail=f"SKU {sku} has no stock level")

@@ -7,6 +7,9 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from contexts.loyalty.points import balances, projection
+from producers.errors import Problem
+from producers.validation import Identifier
+from projections.consistency import CONSISTENCY_RESPONSES
 from skald.runtime import Runtime
 
 
@@ -21,8 +24,13 @@ def query_routes(runtime: Runtime) -> APIRouter:
     router = APIRouter(tags=["loyalty"])
     consistent = runtime.read_your_writes(projection.name)
 
-    @router.get("/loyalty/{customer_id}", dependencies=[Depends(consistent)])
-    def read_balance(customer_id: str) -> BalanceOut:
+    @router.get(
+        "/loyalty/{customer_id}",
+        summary="A customer's loyalty points",
+        responses={404: {"model": Problem}, **CONSISTENCY_RESPONSES},
+        dependencies=[Depends(consistent)],
+    )
+    def read_balance(customer_id: Identifier) -> BalanceOut:
         with runtime.engine.connect() as conn:
             query = select(balances).where(balances.c.customer_id == customer_id)
             row = conn.execute(query).mappings().first()

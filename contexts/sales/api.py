@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,8 +18,18 @@ from producers.http_commands import (
     COMMAND_RESPONSES,
     CommandAccepted,
     Rejections,
+    accepted_responses,
     execute,
+    links_by_id,
     options_for,
+)
+from producers.validation import (
+    BodyInt,
+    ExpectedVersion,
+    Identifier,
+    ItemName,
+    PaymentToken,
+    Reason,
 )
 from skald.runtime import Runtime
 
@@ -35,48 +44,59 @@ ORDER_REJECTIONS: Rejections = {
 # Order ids derived from an Idempotency-Key: a retried POST /orders targets the same order.
 ORDER_ID_NAMESPACE = uuid.UUID("6f1c9a3e-5d4b-4c7e-9a51-0d2b8e7f3c10")
 
-OrderId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")  # numbers are BodyInt: `false` is no price
 
 
 class OrderItemIn(_Strict):
-    sku: str = Field(min_length=1, max_length=64, examples=["SKU-1"])
-    name: str = Field(min_length=1, max_length=200, examples=["Espresso beans 1kg"])
-    quantity: int = Field(gt=0, le=10_000, examples=[2])
-    unit_price_cents: int = Field(ge=0, le=100_000_000, examples=[1250])
+    sku: Identifier = Field(examples=["SKU-1"])
+    name: ItemName = Field(examples=["Espresso beans 1kg"])
+    quantity: BodyInt = Field(gt=0, le=10_000, examples=[2])
+    unit_price_cents: BodyInt = Field(ge=0, le=100_000_000, examples=[1250])
 
 
 class PlaceOrderIn(_Strict):
-    customer_id: str = Field(min_length=1, max_length=128, examples=["cust-42"])
+    customer_id: Identifier = Field(examples=["cust-42"])
     items: list[OrderItemIn] = Field(min_length=1, max_length=500)
-    payment_token: str | None = Field(
+    payment_token: PaymentToken | None = Field(
         None,
-        min_length=1,
-        max_length=128,
         description="Card token the fulfillment saga authorizes; `tok_declined` always declines",
     )
 
 
 class ChangeOrderIn(_Strict):
-    expected_version: int | None = Field(
-        None, ge=0, description="Refuse with 409 unless the order is at this version"
+    expected_version: ExpectedVersion | None = Field(
+        None, description="Refuse with 409 unless the order is at this version"
     )
 
 
 class CancelOrderIn(ChangeOrderIn):
-    reason: str = Field("cancelled by request", min_length=1, max_length=500)
+    reason: Reason = "cancelled by request"
 
 
 class OrderAccepted(CommandAccepted):
     order_id: str
 
 
+# Where an accepted order's id leads (OpenAPI links).
+ORDER_LINKS = links_by_id(
+    "order_id",
+    [
+        ("/orders/{order_id}", "get"),
+        ("/orders/{order_id}/events", "get"),
+        ("/sagas/{order_id}", "get"),
+        ("/orders/{order_id}/confirm", "post"),
+        ("/orders/{order_id}/cancel", "post"),
+        ("/orders/{order_id}/ship", "post"),
+    ],
+)
+
+
 def command_routes(runtime: Runtime) -> APIRouter:
     """The sales command routes."""
-    router = APIRouter(tags=["orders"], responses=COMMAND_RESPONSES)
+    responses = {**COMMAND_RESPONSES, **accepted_responses(OrderAccepted, ORDER_LINKS)}
+    router = APIRouter(tags=["orders"], responses=responses)
 
     async def send(
         command: object, request: Request, body: BaseModel | None, expected_version: int | None
@@ -105,7 +125,7 @@ def command_routes(runtime: Runtime) -> APIRouter:
         "/orders/{order_id}/confirm", summary="Confirm a placed order", response_model=OrderAccepted
     )
     async def confirm_order(
-        order_id: OrderId, request: Request, body: ChangeOrderIn | None = None
+        order_id: Identifier, request: Request, body: ChangeOrderIn | None = None
     ) -> JSONResponse:
         body = body or ChangeOrderIn()
         command = ConfirmOrder(order_id, datetime.now(UTC))
@@ -117,7 +137,7 @@ def command_routes(runtime: Runtime) -> APIRouter:
         response_model=OrderAccepted,
     )
     async def cancel_order(
-        order_id: OrderId, request: Request, body: CancelOrderIn | None = None
+        order_id: Identifier, request: Request, body: CancelOrderIn | None = None
     ) -> JSONResponse:
         body = body or CancelOrderIn()
         command = CancelOrder(order_id, body.reason, datetime.now(UTC))
@@ -129,7 +149,7 @@ def command_routes(runtime: Runtime) -> APIRouter:
         response_model=OrderAccepted,
     )
     async def ship_order(
-        order_id: OrderId, request: Request, body: ChangeOrderIn | None = None
+        order_id: Identifier, request: Request, body: ChangeOrderIn | None = None
     ) -> JSONResponse:
         body = body or ChangeOrderIn()
         command = MarkOrderShipped(order_id, datetime.now(UTC))

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path
+from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel
 
 from contexts.sales.history import order_events
 from contexts.sales.read_models import order_history
+from producers.errors import Problem
+from producers.validation import Identifier
+from projections.consistency import CONSISTENCY_RESPONSES
 from skald.runtime import Runtime
-
-OrderId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 class EventOut(BaseModel):
@@ -32,10 +33,6 @@ class OrderHistoryOut(BaseModel):
     events: list[EventOut]
 
 
-class Problem(BaseModel):
-    detail: str
-
-
 def history_routes(runtime: Runtime) -> APIRouter:
     """The order history routes."""
     router = APIRouter(tags=["orders"])
@@ -44,10 +41,10 @@ def history_routes(runtime: Runtime) -> APIRouter:
     @router.get(
         "/orders/{order_id}/events",
         summary="An order's events with envelope fields",
-        responses={404: {"model": Problem}},
+        responses={404: {"model": Problem}, **CONSISTENCY_RESPONSES},
         dependencies=[consistent],
     )
-    def history(order_id: OrderId) -> OrderHistoryOut:
+    def history(order_id: Identifier) -> OrderHistoryOut:
         rows = order_events(runtime.engine, order_id)
         if not rows:
             raise HTTPException(404, f"order {order_id} has no events")

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from datetime import datetime
 from typing import Any
 
 from opensearchpy import OpenSearch
 from sqlalchemy import Engine, select, tuple_
 
-from contexts.sales.read_models.order_search import SEARCH_FIELDS
+from contexts.sales.read_models.order_search import EXACT_FIELDS, SEARCH_FIELDS
 from contexts.sales.read_models.orders import customer_order_summary, orders
+from producers.validation import ID_PATTERN
 
 
 class InvalidCursor(ValueError):
@@ -70,6 +72,8 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         placed_at, order_id = raw.split("|", 1)
+        if not re.fullmatch(ID_PATTERN, order_id):  # it reaches SQL: the identifier rules hold
+            raise ValueError("not an order id")
         return datetime.fromisoformat(placed_at), order_id
     except (ValueError, binascii.Error, UnicodeDecodeError) as error:
         raise InvalidCursor(f"malformed cursor {cursor!r}") from error
@@ -85,7 +89,8 @@ def search_orders(
     placed_from: datetime | None = None,
     placed_to: datetime | None = None,
 ) -> dict[str, Any]:
-    """Orders matching free text (customer id, SKUs, item names) and filters, best first."""
+    """Orders matching free text (customer id, SKUs, item names) and filters, best first;
+    an exact order id, customer id or SKU ranks its orders above any text match."""
     filters: list[dict[str, Any]] = []
     if status:
         filters.append({"term": {"status": status}})
@@ -94,7 +99,7 @@ def search_orders(
     if placed_from or placed_to:
         bounds = {"gte": placed_from, "lte": placed_to}
         filters.append({"range": {"placed_at": {k: v.isoformat() for k, v in bounds.items() if v}}})
-    must = [{"multi_match": {"query": text, "fields": SEARCH_FIELDS}}] if text else []
+    must = [_text_query(text)] if text else []
     body = {
         "size": limit,
         "query": {"bool": {"must": must or [{"match_all": {}}], "filter": filters}},
@@ -106,3 +111,11 @@ def search_orders(
         "total": hits["total"]["value"],
         "orders": [hit["_source"] for hit in hits["hits"]],
     }
+
+
+def _text_query(text: str) -> dict[str, Any]:
+    """Exact ids on the keyword fields (boosted: a pasted id finds its order first), or
+    words in the analyzed fields."""
+    exact = [{"term": {field: {"value": text, "boost": boost}}} for field, boost in EXACT_FIELDS]
+    words = {"multi_match": {"query": text, "fields": SEARCH_FIELDS}}
+    return {"bool": {"should": [*exact, words], "minimum_should_match": 1}}

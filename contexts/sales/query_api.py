@@ -6,7 +6,7 @@ Every route takes `X-Skald-Position` (read-your-writes) and waits for its own re
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel
@@ -14,7 +14,9 @@ from pydantic import BaseModel
 from contexts.sales.history import order_as_of
 from contexts.sales.queries import InvalidCursor, customer_orders, get_order, search_orders
 from contexts.sales.read_models import order_history, order_search, orders
-from projections.consistency import POSITION_HEADER
+from producers.errors import Problem
+from producers.validation import Cents, Identifier, Instant, SearchText, Version
+from projections.consistency import CONSISTENCY_RESPONSES, POSITION_HEADER
 from skald.runtime import Runtime
 
 
@@ -72,16 +74,6 @@ class OrderSearchOut(BaseModel):
     orders: list[OrderOut]
 
 
-class Problem(BaseModel):
-    detail: str
-
-
-CONSISTENCY_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": Problem},
-    504: {"model": Problem},
-}
-
-
 def query_routes(runtime: Runtime) -> APIRouter:
     """The sales query routes."""
     router = APIRouter(tags=["orders"])
@@ -92,15 +84,15 @@ def query_routes(runtime: Runtime) -> APIRouter:
     @router.get(
         "/orders/{order_id}",
         summary="An order from the PostgreSQL read model",
-        responses={404: {"model": Problem}, **CONSISTENCY_ERRORS},
+        responses={404: {"model": Problem}, **CONSISTENCY_RESPONSES},
         dependencies=[in_orders],
     )
     def read_order(
-        order_id: str,
+        order_id: Identifier,
         request: Request,
         as_of_version: Annotated[
-            int | None,
-            Query(ge=1, description="Fold the order's events up to this version instead"),
+            Version | None,
+            Query(description="Fold the order's events up to this version instead"),
         ] = None,
     ) -> OrderOut | OrderAsOfOut:
         if as_of_version is not None:
@@ -120,13 +112,18 @@ def query_routes(runtime: Runtime) -> APIRouter:
     @router.get(
         "/customers/{customer_id}/orders",
         summary="A customer's order summary and orders, newest first",
-        responses=CONSISTENCY_ERRORS,
+        responses={
+            400: {"model": Problem, "description": "A bad cursor or position token"},
+            504: CONSISTENCY_RESPONSES[504],
+        },
         dependencies=[in_orders],
     )
     def read_customer_orders(
-        customer_id: str,
+        customer_id: Identifier,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
-        cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+        cursor: Annotated[
+            str | None, Query(max_length=400, description="next_cursor of the previous page")
+        ] = None,
     ) -> CustomerOrdersOut:
         try:
             found = customer_orders(runtime.engine, customer_id, limit, cursor)
@@ -137,17 +134,20 @@ def query_routes(runtime: Runtime) -> APIRouter:
     @router.get(
         "/search/orders",
         summary="Full-text search and filters over orders (OpenSearch)",
-        responses=CONSISTENCY_ERRORS,
+        responses=CONSISTENCY_RESPONSES,
         dependencies=[in_search],
     )
     def search(
-        q: Annotated[str | None, Query(max_length=200, description="Free text")] = None,
+        q: Annotated[
+            SearchText | None,
+            Query(description="Free text, or an order id, customer id or SKU (found first)"),
+        ] = None,
         status: Annotated[
             str | None, Query(pattern="^(placed|confirmed|cancelled|shipped)$")
         ] = None,
-        min_total: Annotated[int | None, Query(ge=0, description="Cents")] = None,
-        placed_from: Annotated[datetime | None, Query(alias="from")] = None,
-        placed_to: Annotated[datetime | None, Query(alias="to")] = None,
+        min_total: Annotated[Cents | None, Query(description="Cents")] = None,
+        placed_from: Annotated[Instant | None, Query(alias="from")] = None,
+        placed_to: Annotated[Instant | None, Query(alias="to")] = None,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
     ) -> OrderSearchOut:
         index = runtime.index(order_search.projection.index)

@@ -5,6 +5,7 @@ Every test gets its own namespace: unique topics, consumer groups, indices and s
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from skald.registry import CONTEXTS
 from skald.services import Services
 from skald.settings import Settings
 from tests.integration.namespace import drop_namespace
+from tests.integration.running_service import running_skald
 from tests.integration.stack import Endpoints, services_for_tests
 
 _WARMUP = TopicPartition("skald-test-warmup", 0, 0)
@@ -57,8 +59,7 @@ def _group_coordinator_ready(bootstrap: str, timeout: float = 90.0) -> None:
         consumer.close()
 
 
-@pytest.fixture
-def settings(endpoints: Endpoints) -> Settings:
+def _fresh_settings(endpoints: Endpoints) -> Settings:
     return Settings(
         _env_file=None,
         kafka_bootstrap=endpoints.kafka_bootstrap,
@@ -68,12 +69,41 @@ def settings(endpoints: Endpoints) -> Settings:
     )
 
 
-@pytest.fixture
-def services(settings: Settings) -> Iterator[Services]:
-    """Services for a fresh namespace with its topics and read models created."""
+@contextlib.contextmanager
+def _provisioned(settings: Settings) -> Iterator[Services]:
     built = Services(settings, CONTEXTS)
     apply_topic_specs(built)
     create_read_models(built)
-    yield built
-    built.close()
-    drop_namespace(settings)
+    try:
+        yield built
+    finally:
+        built.close()
+        drop_namespace(settings)
+
+
+@pytest.fixture
+def settings(endpoints: Endpoints) -> Settings:
+    return _fresh_settings(endpoints)
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    """Services for a fresh namespace with its topics and read models created."""
+    with _provisioned(settings) as built:
+        yield built
+
+
+@pytest.fixture(scope="module")
+def live_skald(
+    endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Services]]:
+    """`skald run` in a namespace of its own, shared by a module's tests (it takes a while
+    to start): its base URL, and services for looking beside it."""
+    log = tmp_path_factory.mktemp("skald") / "skald-run.log"
+    # A shared machine may be slow: a 504 here would be the machine, not the contract.
+    settings = _fresh_settings(endpoints).model_copy(update={"command_timeout_seconds": 30.0})
+    with (
+        _provisioned(settings) as built,
+        running_skald(built.settings, log, timeout=120) as base_url,
+    ):
+        yield base_url, built

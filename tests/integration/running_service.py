@@ -33,6 +33,7 @@ def environment(settings: Settings, port: int) -> dict[str, str]:
         "SKALD_OPENSEARCH_URL": settings.opensearch_url,
         "SKALD_NAMESPACE": settings.namespace,
         "SKALD_API_PORT": str(port),
+        "SKALD_COMMAND_TIMEOUT_SECONDS": str(settings.command_timeout_seconds),
     }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from contexts.sales.topics import ORDER_EVENTS
 from eventstore.envelope import Envelope, header_value
 from skald.services import Services
 from tests.bad_orders import BAD_ORDERS, GOOD_ORDER
+from tests.integration.eventually import eventually
 from tests.integration.kafka_probe import end_offsets, read_all
 from tests.integration.running_service import running_skald
 
@@ -35,16 +36,6 @@ def _placed(services: Services, topic: str) -> list[Message]:
     """The topic's OrderPlaced records (the saga may have appended more, e.g. a cancel)."""
     records = read_all(services.settings.kafka_bootstrap, topic)
     return [r for r in records if header_value(r.headers(), "ce_type") == OrderPlaced.EVENT_TYPE]
-
-
-def eventually(probe: Callable[[], Any], within: float) -> Any:
-    """The first truthy result of `probe` within `within` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        result = probe()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.1)
 
 
 def test_a_placed_order_is_readable_and_searchable_within_5_seconds(

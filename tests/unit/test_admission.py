@@ -190,7 +190,11 @@ def test_post_orders_documents_the_refusal_and_builds_no_monitor() -> None:
     paths = TestClient(build_api(services)).get("/openapi.json").json()["paths"]
     refused = paths["/orders"]["post"]["responses"]["503"]
     assert "Retry-After" in refused["headers"]
-    assert "Retry-After" not in str(paths["/orders/{order_id}/confirm"]["post"]["responses"])
+    assert "at capacity" in refused["description"]
+    # Only long work is refused for capacity; every command's 503 still says when to retry.
+    confirm = paths["/orders/{order_id}/confirm"]["post"]["responses"]["503"]
+    assert "at capacity" not in confirm["description"]
+    assert "Retry-After" in confirm["headers"]
     assert "backlog_monitor" not in services.__dict__  # only the API's lifespan starts it
 
 

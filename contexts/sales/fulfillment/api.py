@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, HTTPException, Path
+from fastapi import APIRouter, Depends, HTTPException
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from contexts.sales.fulfillment import view
+from producers.errors import Problem
+from producers.validation import Identifier
+from projections.consistency import CONSISTENCY_RESPONSES
 from skald.runtime import Runtime
-
-OrderId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 class SagaOut(BaseModel):
@@ -31,9 +30,13 @@ def saga_routes(runtime: Runtime) -> APIRouter:
     consistent = Depends(runtime.read_your_writes(view.projection.name))
 
     @router.get(
-        "/sagas/{order_id}", response_model=SagaOut, responses={404: {}}, dependencies=[consistent]
+        "/sagas/{order_id}",
+        summary="The fulfillment saga of an order",
+        response_model=SagaOut,
+        responses={404: {"model": Problem}, **CONSISTENCY_RESPONSES},
+        dependencies=[consistent],
     )
-    async def read_saga(order_id: OrderId) -> SagaOut:
+    async def read_saga(order_id: Identifier) -> SagaOut:
         state = await run_in_threadpool(view.get_saga, runtime.engine, order_id)
         if state is None:
             raise HTTPException(404, f"no saga for order {order_id}")

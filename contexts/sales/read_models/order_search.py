@@ -32,6 +32,8 @@ MAPPINGS = {
 }
 
 SEARCH_FIELDS = ["customer_id", "items.sku", "items.name"]
+# Keyword fields a pasted id matches exactly, with the boost that puts the order first.
+EXACT_FIELDS = [("order_id", 100.0), ("customer_id.raw", 20.0), ("items.sku.raw", 20.0)]
 
 projection = OpenSearchProjection(
     name="sales.order-search",

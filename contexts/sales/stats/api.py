@@ -7,11 +7,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from contexts.sales.stats import view
+from producers.validation import Identifier, Instant
+from projections.consistency import CONSISTENCY_RESPONSES
 from skald.runtime import Runtime
 
 
@@ -32,18 +34,17 @@ class TopProductOut(BaseModel):
 def stats_routes(runtime: Runtime) -> APIRouter:
     """`GET /stats/sales` and `/stats/top-products` from the `sales.stats` read model."""
     router = APIRouter(
-        tags=["stats"], dependencies=[Depends(runtime.read_your_writes(view.projection.name))]
+        tags=["stats"],
+        dependencies=[Depends(runtime.read_your_writes(view.projection.name))],
+        responses=CONSISTENCY_RESPONSES,
     )
 
     @router.get("/stats/sales", response_model=list[HourlySalesOut])
     async def hourly_sales(
-        start: Annotated[datetime, Query(alias="from")],
-        end: Annotated[datetime, Query(alias="to")],
-        sku: str | None = None,
+        start: Annotated[Instant, Query(alias="from")],
+        end: Annotated[Instant, Query(alias="to")],
+        sku: Identifier | None = None,
     ) -> list[HourlySalesOut]:
-        if start.tzinfo is None or end.tzinfo is None:
-            raise HTTPException(400, "from and to need a UTC offset")
-
         def read() -> list[HourlySalesOut]:
             rows = view.sales(runtime.engine, start, end, sku)
             return [HourlySalesOut.model_validate(r) for r in rows]
