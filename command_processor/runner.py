@@ -19,7 +19,8 @@ from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from command_processor.batch import BatchContext, process_batch
 from command_processor.partitions import OwnedPartition, Topology
-from command_processor.restore import restore
+from command_processor.reseed import reseed
+from command_processor.restore import RestoredPartition, RestoreTopics, restore
 from command_processor.writer import PartitionWriter, WriterFenced
 from eventstore.codec import EventCodec
 from eventstore.mapper import EventMapper, UnknownEventType
@@ -41,6 +42,7 @@ class CommandProcessor:
         codec: EventCodec,
         mapper: EventMapper,
         records: EventRecordFactory,
+        outcome_retention_ms: int,
         batch_size: int = 200,
     ) -> None:
         self._consumer = consumer
@@ -50,6 +52,7 @@ class CommandProcessor:
         self._codec = codec
         self._mapper = mapper
         self._records = records
+        self._outcome_retention_ms = outcome_retention_ms
         self._batch_size = batch_size
         self._owned: dict[tuple[str, int], OwnedPartition] = {}
         self._stopping = threading.Event()
@@ -99,20 +102,54 @@ class CommandProcessor:
             by_topic.setdefault(tp.topic, []).append(tp.partition)
         for topic, numbers in by_topic.items():
             topology = self._by_commands[topic]
+            topics = RestoreTopics(topology.state, topology.events, topology.outcomes)
             restored = restore(
                 topology.aggregate,
-                (topology.state, topology.events),
+                topics,
                 numbers,
                 self._new_reader,
                 self._codec,
                 self._mapper,
+                self._outcome_retention_ms,
             )
-            for number, hosted in restored.items():
+            for number, partition in restored.items():
+                writer = writers[(topic, number)]
+                self._reseed(consumer, writer, topology, topics, number, partition)
                 self._owned[(topic, number)] = OwnedPartition(
-                    topology.aggregate, number, writers[(topic, number)], hosted
+                    topology.aggregate, number, writer, partition.hosted, partition.outcomes
                 )
         log.info("assigned %s", [f"{tp.topic}[{tp.partition}]" for tp in partitions])
         consumer.incremental_assign(partitions)
+
+    def _reseed(
+        self,
+        consumer: Consumer,
+        writer: PartitionWriter,
+        topology: Topology,
+        topics: RestoreTopics,
+        number: int,
+        restored: RestoredPartition,
+    ) -> None:
+        """Fresh snapshots after a fold, old snapshots' outcomes onto their topic.
+
+        A failure costs only time: the next restore folds again and finds the same outcomes.
+        """
+        try:
+            written = reseed(
+                writer,
+                topology.aggregate,
+                topics,
+                number,
+                restored,
+                consumer.consumer_group_metadata(),
+            )
+        except (KafkaException, WriterFenced) as error:
+            log.warning(
+                "%s[%d]: restored records not rewritten: %s", topology.commands, number, error
+            )
+            return
+        if written:
+            log.info("%s[%d]: wrote %d restored records", topology.commands, number, written)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         for tp in partitions:
@@ -127,7 +164,12 @@ class CommandProcessor:
         topology = self._by_commands[key[0]]
         parsed = [(message, self._parse(topology, message)) for message in messages]
         context = BatchContext(
-            topology.aggregate, key[1], topology.events, topology.state, self._records
+            topology.aggregate,
+            key[1],
+            topology.events,
+            topology.state,
+            self._records,
+            topology.outcomes,
         )
         try:
             process_batch(context, owned, parsed, self._consumer)
