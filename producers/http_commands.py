@@ -49,9 +49,17 @@ COMMAND_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem, "description": "The aggregate does not exist"},
     409: {"model": Problem, "description": "Wrong expected_version, or the state forbids it"},
     413: {"model": Problem, "description": "Body over the size limit"},
-    422: {"model": Problem, "description": "Invalid input (field named in the message)"},
+    422: {
+        "model": Problem,
+        "description": "Invalid input (field named in the message), or an Idempotency-Key "
+        "already used for another request within the idempotency retention (24 h by default)",
+    },
     503: {"model": Problem, "description": "Kafka did not accept the command"},
-    504: {"model": Problem, "description": "No reply in time; retry with the Idempotency-Key"},
+    504: {
+        "model": Problem,
+        "description": "No reply in time; retry with the Idempotency-Key (within the "
+        "idempotency retention, 24 h by default) to learn the outcome",
+    },
 }
 
 
