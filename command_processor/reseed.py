@@ -16,17 +16,14 @@ from command_processor.snapshots import SnapshotCodec
 from command_processor.writer import PartitionWriter, WriterFenced
 from eventstore.aggregate import AggregateType
 
+Record = tuple[str, bytes, bytes]  # topic, key, value
 
-def reseed(
-    writer: PartitionWriter,
-    aggregate: AggregateType[Any],
-    topics: RestoreTopics,
-    partition: int,
-    restored: RestoredPartition,
-    group_metadata: object,
-) -> int:
-    """Write them and clear them from `restored`; returns how many records (0: no transaction)."""
-    records: list[tuple[str, bytes, bytes]] = []
+
+def restored_records(
+    aggregate: AggregateType[Any], topics: RestoreTopics, restored: RestoredPartition
+) -> list[Record]:
+    """What the partition's topics lack of `restored`: none if it came from current snapshots."""
+    records: list[Record] = []
     if restored.folded:
         snapshots = SnapshotCodec(aggregate)
         records += [
@@ -37,6 +34,19 @@ def reseed(
         (topics.outcomes, key, encode_outcome(outcome.fingerprint, outcome.reply))
         for key, outcome in restored.imported.items()
     ]
+    return records
+
+
+def reseed(
+    writer: PartitionWriter,
+    aggregate: AggregateType[Any],
+    topics: RestoreTopics,
+    partition: int,
+    restored: RestoredPartition,
+    group_metadata: object,
+) -> int:
+    """Write them and clear them from `restored`; returns how many records (0: no transaction)."""
+    records = restored_records(aggregate, topics, restored)
     if not records:
         return 0
     writer.begin()

@@ -16,7 +16,8 @@ from command_processor.outcomes import (
     encode_outcome,
     record_key,
 )
-from command_processor.restore import _from_snapshots
+from command_processor.reseed import restored_records
+from command_processor.restore import RestoredPartition, RestoreTopics, _from_snapshots
 from command_processor.snapshots import SnapshotCodec, legacy_outcomes
 from contexts.inventory.aggregates import STOCK
 from contexts.inventory.stock.commands import Restock
@@ -143,3 +144,25 @@ def test_setup_declares_outcomes_topics_with_the_configured_retention() -> None:
     default = {s.name: s for s in declared_topics(CONTEXTS)}[STOCK.outcomes_topic].config
     assert default["retention.ms"] == str(DEFAULT_OUTCOME_RETENTION_MS) == str(86_400_000)
     assert Settings(_env_file=None).idempotency_retention_ms == DEFAULT_OUTCOME_RETENTION_MS
+
+
+def test_after_a_fold_every_aggregate_gets_a_fresh_snapshot_and_old_outcomes_a_record() -> None:
+    topics = RestoreTopics("state", "events", "outcomes")
+    key = record_key("SKU-1", "k")
+    folded = RestoredPartition(
+        {"SKU-1": HostedAggregate(STOCK.initial, 3), "SKU-2": HostedAggregate(STOCK.initial, 1)},
+        OutcomeIndex(HOUR_MS),
+        folded=True,
+        imported={key: StoredOutcome("fp", ACCEPTED)},
+    )
+    records = restored_records(STOCK, topics, folded)
+    snapshots = {k: SnapshotCodec(STOCK).decode(v) for t, k, v in records if t == "state"}
+    assert snapshots == {
+        b"SKU-1": HostedAggregate(STOCK.initial, 3),
+        b"SKU-2": folded.hosted["SKU-2"],
+    }
+    assert [(t, k, v) for t, k, v in records if t == "outcomes"] == [
+        ("outcomes", key, encode_outcome("fp", ACCEPTED))
+    ]
+    current = RestoredPartition({"SKU-1": HostedAggregate(STOCK.initial, 3)}, OutcomeIndex(HOUR_MS))
+    assert restored_records(STOCK, topics, current) == []  # restored from current snapshots
