@@ -8,13 +8,18 @@ Both in one transaction of the partition's writer, before it takes any command.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+from confluent_kafka import KafkaException
 
 from command_processor.outcomes import encode_outcome
 from command_processor.restore import RestoredPartition, RestoreTopics
 from command_processor.snapshots import SnapshotCodec
 from command_processor.writer import PartitionWriter, WriterFenced
 from eventstore.aggregate import AggregateType
+
+log = logging.getLogger(__name__)
 
 Record = tuple[str, bytes, bytes]  # topic, key, value
 
@@ -45,10 +50,29 @@ def reseed(
     restored: RestoredPartition,
     group_metadata: object,
 ) -> int:
-    """Write them and clear them from `restored`; returns how many records (0: no transaction)."""
+    """Write them and clear them from `restored`; returns how many records were written.
+
+    A failure is logged, not raised: the partition serves from what restore rebuilt, and the
+    next restore folds again and reads the old snapshots' outcomes again (unless a command
+    has rewritten that aggregate's snapshot meanwhile).
+    """
     records = restored_records(aggregate, topics, restored)
     if not records:
+        return 0  # no transaction
+    try:
+        _write(writer, partition, records, group_metadata)
+    except (KafkaException, WriterFenced) as error:
+        log.warning("%s[%d]: restored records not rewritten: %s", topics.state, partition, error)
         return 0
+    log.info("%s[%d]: wrote %d restored records", topics.state, partition, len(records))
+    restored.folded = False
+    restored.imported.clear()
+    return len(records)
+
+
+def _write(
+    writer: PartitionWriter, partition: int, records: list[Record], group_metadata: object
+) -> None:
     writer.begin()
     try:
         for topic, key, value in records:
@@ -60,6 +84,3 @@ def reseed(
     except Exception:
         writer.abort()
         raise
-    restored.folded = False
-    restored.imported.clear()
-    return len(records)

@@ -20,7 +20,7 @@ from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 from command_processor.batch import BatchContext, process_batch
 from command_processor.partitions import OwnedPartition, Topology
 from command_processor.reseed import reseed
-from command_processor.restore import RestoredPartition, RestoreTopics, restore
+from command_processor.restore import RestoreTopics, restore
 from command_processor.writer import PartitionWriter, WriterFenced
 from eventstore.codec import EventCodec
 from eventstore.mapper import EventMapper, UnknownEventType
@@ -114,42 +114,13 @@ class CommandProcessor:
             )
             for number, partition in restored.items():
                 writer = writers[(topic, number)]
-                self._reseed(consumer, writer, topology, topics, number, partition)
+                metadata = consumer.consumer_group_metadata()
+                reseed(writer, topology.aggregate, topics, number, partition, metadata)
                 self._owned[(topic, number)] = OwnedPartition(
                     topology.aggregate, number, writer, partition.hosted, partition.outcomes
                 )
         log.info("assigned %s", [f"{tp.topic}[{tp.partition}]" for tp in partitions])
         consumer.incremental_assign(partitions)
-
-    def _reseed(
-        self,
-        consumer: Consumer,
-        writer: PartitionWriter,
-        topology: Topology,
-        topics: RestoreTopics,
-        number: int,
-        restored: RestoredPartition,
-    ) -> None:
-        """Fresh snapshots after a fold, old snapshots' outcomes onto their topic.
-
-        A failure costs only time: the next restore folds again and finds the same outcomes.
-        """
-        try:
-            written = reseed(
-                writer,
-                topology.aggregate,
-                topics,
-                number,
-                restored,
-                consumer.consumer_group_metadata(),
-            )
-        except (KafkaException, WriterFenced) as error:
-            log.warning(
-                "%s[%d]: restored records not rewritten: %s", topology.commands, number, error
-            )
-            return
-        if written:
-            log.info("%s[%d]: wrote %d restored records", topology.commands, number, written)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         for tp in partitions:
