@@ -27,7 +27,7 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer
 
 from bench.namespace import LoggedProcessor, drop_namespace
 from bench.result import Result
-from command_processor.restore import fold_events, read_to_end, restore
+from command_processor.restore import RestoreTopics, fold_events, read_to_end, restore
 from command_processor.snapshots import SnapshotCodec
 from contexts.inventory.aggregates import STOCK
 from contexts.inventory.stock.commands import Restock
@@ -146,15 +146,25 @@ async def _latencies(services: Services, skus: list[str]) -> dict[str, list[floa
 def _timed_restore(services: Services, partition: int, sku: str) -> tuple[float, int]:
     """The processor's restore of one partition (median seconds) and the SKU's version."""
     settings = services.settings
-    topics = (settings.topic(STOCK.state_topic), settings.topic(STOCK.events_topic))
+    topics = RestoreTopics(
+        settings.topic(STOCK.state_topic),
+        settings.topic(STOCK.events_topic),
+        settings.topic(STOCK.outcomes_topic),
+    )
     samples, version = [], 0
     for _ in range(RESTORES):
         started = time.perf_counter()
-        hosted = restore(
-            STOCK, topics, [partition], _reader(settings), services.codec, services.command_mapper
+        restored = restore(
+            STOCK,
+            topics,
+            [partition],
+            _reader(settings),
+            services.codec,
+            services.command_mapper,
+            settings.idempotency_retention_ms,
         )
         samples.append(time.perf_counter() - started)
-        version = hosted[partition][sku].version
+        version = restored[partition].hosted[sku].version
     return statistics.median(samples), version
 
 

@@ -60,11 +60,20 @@ def _restore(services: Services) -> list[Result]:
         )
 
     started = time.perf_counter()
+    topics = restoring.RestoreTopics(
+        state_topic, events_topic, settings.topic(STOCK.outcomes_topic)
+    )
     restored = restoring.restore(
-        STOCK, (state_topic, events_topic), [0], reader, services.codec, services.command_mapper
+        STOCK,
+        topics,
+        [0],
+        reader,
+        services.codec,
+        services.command_mapper,
+        settings.idempotency_retention_ms,
     )
     from_snapshot = time.perf_counter() - started
-    assert restored[0]["SKU-HOT"].version == HOT_EVENTS
+    assert restored[0].hosted["SKU-HOT"].version == HOT_EVENTS
     started = time.perf_counter()
     folded = restoring.fold_events(
         STOCK, events_topic, 0, reader, services.codec, services.command_mapper

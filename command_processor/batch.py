@@ -1,5 +1,6 @@
 """One partition's batch of commands as one transaction: decide each, append the events,
-then send the replies, the changed snapshots and the consumed offset, and commit."""
+then send the replies, the new idempotency outcomes, the changed snapshots and the consumed
+offset, and commit."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from confluent_kafka import Consumer, Message, TopicPartition
 from command_processor import metrics
 from command_processor.decisions import Decision, complete, decide
 from command_processor.hosted import HostedAggregate
+from command_processor.outcomes import PendingOutcomes
 from command_processor.partitions import OwnedPartition
 from command_processor.snapshots import SnapshotCodec
 from command_processor.writer import PartitionWriter, WriterFenced
@@ -43,6 +45,7 @@ class BatchContext:
     events_topic: str
     state_topic: str
     event_records: EventRecordFactory
+    outcomes_topic: str
 
 
 @dataclass(slots=True)
@@ -62,24 +65,28 @@ def process_batch(
     """Commit the batch or raise with nothing of it visible; `owned` changes only on commit."""
     writer = owned.writer
     working: dict[str, HostedAggregate[Any]] = {}
+    pending = PendingOutcomes(owned.outcomes, int(time.time() * 1000))
     started = time.perf_counter()
     writer.begin()
     try:
-        handled, refusals = _decide_all(context, owned, batch, working, writer)
+        handled, refusals = _decide_all(context, owned, batch, working, pending, writer)
         outcomes: list[OutcomeKind] = []
         positions = writer.flush()
         flushed = time.perf_counter()
         for item in handled:
             ticket = item.last_event_ticket
             token = positions[ticket].token() if ticket is not None else None
-            reply = complete(item.hosted, item.message, item.decision, token)
+            reply = complete(pending, item.message, item.decision, token)
             _send_reply(writer, item.message, reply)
             outcomes.append(reply.kind)
         for reply_to, correlation_id, reply_key, reply in refusals:
             _produce_reply(writer, reply_to, correlation_id, reply_key, reply)
             outcomes.append(reply.kind)
+        for key, value in pending.records():
+            writer.produce(context.outcomes_topic, key, value, [], context.partition)
         snapshots = SnapshotCodec(context.aggregate)
-        changed = {i.message.aggregate_id for i in handled if not i.decision.replayed}
+        # Only events change a state; outcomes have their own records.
+        changed = {i.message.aggregate_id for i in handled if i.decision.events}
         for aggregate_id in changed:
             writer.produce(
                 context.state_topic,
@@ -101,6 +108,7 @@ def process_batch(
         writer.abort()
         raise
     owned.hosted.update(working)
+    pending.commit()
     _count(context.aggregate.name, outcomes, handled, time.perf_counter() - started)
     log.debug(
         "%s[%d]: %d commands in %.1f ms (flush %.1f ms, commit %.1f ms)",
@@ -131,6 +139,7 @@ def _decide_all(
     owned: OwnedPartition,
     batch: list[tuple[Message, Parsed]],
     working: dict[str, HostedAggregate[Any]],
+    pending: PendingOutcomes,
     writer: PartitionWriter,
 ) -> tuple[list[_Handled], list[tuple[str, str, str, Reply]]]:
     handled: list[_Handled] = []
@@ -148,7 +157,7 @@ def _decide_all(
             current = owned.hosted.get(aggregate_id) or HostedAggregate(aggregate.initial)
             working[aggregate_id] = current.copy()
         hosted = working[aggregate_id]
-        decision = decide(aggregate, hosted, message, command)
+        decision = decide(aggregate, hosted, message, command, pending)
         ticket = None
         stream = Stream(context.events_topic, aggregate.name, aggregate_id)
         for offset, event in enumerate(decision.events):

@@ -1,7 +1,8 @@
 """Pure command handling: idempotency, optimistic concurrency, then the aggregate's decider.
 
-No Kafka here: the processor feeds an aggregate and a command in, and gets back the events to
-append and the reply to send, which it completes with positions once the events landed.
+No Kafka here: the processor feeds an aggregate, a command and the partition's outcomes in,
+and gets back the events to append and the reply to send, which it completes with positions
+once the events landed.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from functools import reduce
 from typing import Any
 
 from command_processor.hosted import HostedAggregate
+from command_processor.outcomes import Outcomes
 from eventstore.aggregate import AggregateType
 from producers.messages import CommandMessage, OutcomeKind, Reply
 
@@ -30,11 +32,12 @@ def decide(
     hosted: HostedAggregate[Any],
     message: CommandMessage,
     command: object,
+    outcomes: Outcomes,
 ) -> Decision:
     """Decide one command against a hosted aggregate and update it in place."""
     key = message.idempotency_key
-    if key is not None and key in hosted.outcomes:
-        stored = hosted.outcomes[key]
+    stored = outcomes.get(message.aggregate_id, key) if key is not None else None
+    if stored is not None:
         if stored.fingerprint != message.request_fingerprint:
             detail = f"Idempotency-Key {key!r} was already used for a different request"
             return Decision([], Reply(OutcomeKind.KEY_REUSED, detail=detail), replayed=True)
@@ -45,12 +48,12 @@ def decide(
             f"not {message.expected_version}"
         )
         conflict = OutcomeKind.VERSION_CONFLICT
-        return _rejected(hosted, message, conflict, detail, "WrongExpectedVersion")
+        return _rejected(hosted, message, outcomes, conflict, detail, "WrongExpectedVersion")
     try:
         events = aggregate.decide(hosted.state, command)
     except aggregate.domain_error as error:
         rejected = OutcomeKind.REJECTED
-        return _rejected(hosted, message, rejected, str(error), type(error).__name__)
+        return _rejected(hosted, message, outcomes, rejected, str(error), type(error).__name__)
     first_version = hosted.version + 1
     hosted.state = reduce(aggregate.evolve, events, hosted.state)
     hosted.version += len(events)
@@ -64,25 +67,27 @@ def decide(
     if key is not None:
         # Remembered now, so a duplicate later in the same batch replays it; `complete`
         # swaps in the reply with its position once the events have landed.
-        hosted.remember(key, message.request_fingerprint, reply)
+        outcomes.remember(message.aggregate_id, key, message.request_fingerprint, reply)
     return Decision(events, reply, first_version=first_version)
 
 
 def _rejected(
     hosted: HostedAggregate[Any],
     message: CommandMessage,
+    outcomes: Outcomes,
     kind: OutcomeKind,
     detail: str,
     error: str,
 ) -> Decision:
     reply = Reply(kind, error=error, detail=detail, current_version=hosted.version)
     if message.idempotency_key is not None:
-        hosted.remember(message.idempotency_key, message.request_fingerprint, reply)
+        key, fingerprint = message.idempotency_key, message.request_fingerprint
+        outcomes.remember(message.aggregate_id, key, fingerprint, reply)
     return Decision([], reply)
 
 
 def complete(
-    hosted: HostedAggregate[Any],
+    outcomes: Outcomes,
     message: CommandMessage,
     decision: Decision,
     position_token: str | None,
@@ -93,7 +98,7 @@ def complete(
     """
     key = message.idempotency_key
     if decision.replayed:
-        stored = hosted.outcomes.get(key) if key is not None else None
+        stored = outcomes.get(message.aggregate_id, key) if key is not None else None
         if stored is not None and stored.fingerprint == message.request_fingerprint:
             return stored.reply
         return decision.reply
@@ -101,5 +106,5 @@ def complete(
         return decision.reply
     reply = replace(decision.reply, position=position_token)
     if key is not None:
-        hosted.remember(key, message.request_fingerprint, reply)
+        outcomes.remember(message.aggregate_id, key, message.request_fingerprint, reply)
     return reply

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from command_processor.hosted import HostedAggregates
+from command_processor.outcomes import OutcomeIndex
 from command_processor.writer import PartitionWriter
 from eventstore.aggregate import AggregateType
 
@@ -19,13 +20,15 @@ class Topology:
     commands: str
     events: str
     state: str
+    outcomes: str
 
 
 @dataclass(slots=True)
 class OwnedPartition:
-    """A command partition this process writes, with its writer and hosted aggregates."""
+    """A command partition this process writes: its writer, hosted aggregates and outcomes."""
 
     aggregate: AggregateType[Any]
     partition: int
     writer: PartitionWriter
     hosted: HostedAggregates
+    outcomes: OutcomeIndex

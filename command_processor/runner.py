@@ -20,7 +20,8 @@ from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 from command_processor import metrics
 from command_processor.batch import BatchContext, process_batch
 from command_processor.partitions import OwnedPartition, Topology
-from command_processor.restore import restore
+from command_processor.reseed import reseed
+from command_processor.restore import RestoreTopics, restore
 from command_processor.writer import PartitionWriter, WriterFenced
 from eventstore.codec import EventCodec
 from eventstore.mapper import EventMapper
@@ -43,6 +44,7 @@ class CommandProcessor:
         codec: EventCodec,
         mapper: EventMapper,
         records: EventRecordFactory,
+        outcome_retention_ms: int,
         batch_size: int = 200,
     ) -> None:
         self._consumer = consumer
@@ -52,6 +54,7 @@ class CommandProcessor:
         self._codec = codec
         self._mapper = mapper
         self._records = records
+        self._outcome_retention_ms = outcome_retention_ms
         self._batch_size = batch_size
         self._owned: dict[tuple[str, int], OwnedPartition] = {}
         self._stopping = threading.Event()
@@ -101,17 +104,22 @@ class CommandProcessor:
             by_topic.setdefault(tp.topic, []).append(tp.partition)
         for topic, numbers in by_topic.items():
             topology = self._by_commands[topic]
+            topics = RestoreTopics(topology.state, topology.events, topology.outcomes)
             restored = restore(
                 topology.aggregate,
-                (topology.state, topology.events),
+                topics,
                 numbers,
                 self._new_reader,
                 self._codec,
                 self._mapper,
+                self._outcome_retention_ms,
             )
-            for number, hosted in restored.items():
+            for number, partition in restored.items():
+                writer = writers[(topic, number)]
+                metadata = consumer.consumer_group_metadata()
+                reseed(writer, topology.aggregate, topics, number, partition, metadata)
                 self._owned[(topic, number)] = OwnedPartition(
-                    topology.aggregate, number, writers[(topic, number)], hosted
+                    topology.aggregate, number, writer, partition.hosted, partition.outcomes
                 )
         log.info("assigned %s", [f"{tp.topic}[{tp.partition}]" for tp in partitions])
         consumer.incremental_assign(partitions)
@@ -129,7 +137,12 @@ class CommandProcessor:
         topology = self._by_commands[key[0]]
         parsed = [(message, self._parse(topology, message)) for message in messages]
         context = BatchContext(
-            topology.aggregate, key[1], topology.events, topology.state, self._records
+            topology.aggregate,
+            key[1],
+            topology.events,
+            topology.state,
+            self._records,
+            topology.outcomes,
         )
         try:
             process_batch(context, owned, parsed, self._consumer)

@@ -4,6 +4,9 @@ Each transaction that changes an aggregate also writes its new snapshot (key = a
 so restoring a partition reads one record per aggregate, however long its history. A
 snapshot carries a fingerprint of the state class's shape: after a code change that alters
 the shape, old snapshots are ignored and the partition is rebuilt from its events.
+
+Snapshots written before outcomes had their own topic also carry the aggregate's last
+outcomes; `legacy_outcomes` reads them (whatever the state's shape) so a restore keeps them.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ import typing
 from typing import Any
 
 from command_processor.hosted import HostedAggregate
+from command_processor.outcomes import StoredOutcome
 from eventstore.aggregate import AggregateType
 from eventstore.mapper import from_plain, to_plain
+from producers.messages import Reply
 
 
 def shape_fingerprint(state_class: type) -> str:
@@ -42,7 +47,6 @@ class SnapshotCodec:
             "shape": self._shape,
             "version": hosted.version,
             "state": to_plain(hosted.state),
-            "outcomes": hosted.outcomes_json(),
         }
         # UTF-8 as it is: escaped, an emoji takes 12 bytes and a valid order's snapshot
         # could pass Kafka's record limit (producers/limits.py MAX_COMMAND_BYTES).
@@ -56,5 +60,13 @@ class SnapshotCodec:
         return HostedAggregate(
             state=from_plain(self._aggregate.state_class, snapshot["state"]),
             version=int(snapshot["version"]),
-            outcomes=HostedAggregate.outcomes_from_json(snapshot["outcomes"]),
         )
+
+
+def legacy_outcomes(value: bytes) -> dict[str, StoredOutcome]:
+    """The outcomes an older snapshot carries, by idempotency key (none in current ones)."""
+    items = json.loads(value).get("outcomes") or []
+    return {
+        str(item["key"]): StoredOutcome(str(item["fingerprint"]), Reply.from_json(item["reply"]))
+        for item in items
+    }

@@ -17,6 +17,19 @@ STATE_TOPIC_CONFIG = {
     "segment.ms": "3600000",
 }
 COMMAND_TOPIC_CONFIG = {"cleanup.policy": "delete", "retention.ms": str(7 * 24 * 3600 * 1000)}
+DEFAULT_OUTCOME_RETENTION_MS = 24 * 3600 * 1000
+
+
+def outcomes_topic_config(retention_ms: int) -> dict[str, str]:
+    """Idempotency outcomes live for the retention; restore reads at most one segment more."""
+    return {
+        "cleanup.policy": "compact,delete",  # one record per key, and none past the retention
+        "retention.ms": str(retention_ms),
+        # Deletion drops whole segments: rolling every 1/24 of the retention keeps what a
+        # restore reads within 25/24 of it.
+        "segment.ms": str(max(retention_ms // 24, 60_000)),
+        "min.compaction.lag.ms": "0",
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,8 +38,8 @@ class AggregateType(Generic[S]):
 
     A command the decider refuses raises a subclass of `domain_error`; the processor answers
     it as a rejection naming that class, and the edge (HTTP) decides what a caller sees.
-    Topics are `<context>.<name>.{commands,events,state}`, co-partitioned so one partition's
-    commands, events and snapshots live together.
+    Topics are `<context>.<name>.{commands,events,state,outcomes}`, co-partitioned so one
+    partition's commands, events, snapshots and idempotency outcomes live together.
     """
 
     context: str
@@ -52,10 +65,17 @@ class AggregateType(Generic[S]):
     def state_topic(self) -> str:
         return f"{self.context}.{self.name}.state"
 
-    def topics(self) -> tuple[TopicSpec, ...]:
-        """The three co-partitioned topics of this aggregate type."""
+    @property
+    def outcomes_topic(self) -> str:
+        return f"{self.context}.{self.name}.outcomes"
+
+    def topics(
+        self, outcome_retention_ms: int = DEFAULT_OUTCOME_RETENTION_MS
+    ) -> tuple[TopicSpec, ...]:
+        """The four co-partitioned topics of this aggregate type."""
         return (
             TopicSpec(self.events_topic, dict(EVENT_TOPIC_CONFIG)),
             TopicSpec(self.commands_topic, dict(COMMAND_TOPIC_CONFIG)),
             TopicSpec(self.state_topic, dict(STATE_TOPIC_CONFIG)),
+            TopicSpec(self.outcomes_topic, outcomes_topic_config(outcome_retention_ms)),
         )

@@ -67,14 +67,22 @@ COMMAND_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem, "description": "The aggregate does not exist"},
     409: {"model": Problem, "description": "Wrong expected_version, or the state forbids it"},
     413: {"model": Problem, "description": "Body, or the command it becomes, over the limit"},
-    422: {"model": Problem, "description": "Invalid input (`errors` names each field)"},
+    422: {
+        "model": Problem,
+        "description": "Invalid input (`errors` names each field), or an Idempotency-Key "
+        "already used for another request within the idempotency retention (24 h by default)",
+    },
     503: {
         "model": Problem,
         "description": "Kafka did not accept the command, or its queue is full: retry after "
         "the Retry-After header's seconds",
         "headers": retry_after_header(),
     },
-    504: {"model": Problem, "description": "No reply in time; retry with the Idempotency-Key"},
+    504: {
+        "model": Problem,
+        "description": "No reply in time; retry with the Idempotency-Key (within the "
+        "idempotency retention, 24 h by default) to learn the outcome",
+    },
 }
 
 

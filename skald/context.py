@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
 
-from eventstore.aggregate import AggregateType
+from eventstore.aggregate import DEFAULT_OUTCOME_RETENTION_MS, AggregateType
 from eventstore.topics import TopicSpec
 from projections.model import OpenSearchProjection, PostgresProjection
 
@@ -56,7 +56,10 @@ class BoundedContext:
     def command_classes(self) -> tuple[type, ...]:
         return tuple(cls for aggregate in self.aggregates for cls in aggregate.command_classes)
 
-    @property
-    def all_topics(self) -> tuple[TopicSpec, ...]:
+    def all_topics(
+        self, outcome_retention_ms: int = DEFAULT_OUTCOME_RETENTION_MS
+    ) -> tuple[TopicSpec, ...]:
         """The aggregates' co-partitioned topics and the context's own."""
-        return tuple(t for a in self.aggregates for t in a.topics()) + self.topics
+        return tuple(t for a in self.aggregates for t in a.topics(outcome_retention_ms)) + (
+            self.topics
+        )

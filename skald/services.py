@@ -199,7 +199,13 @@ class Services:
         """Every aggregate type with its namespaced topics."""
         topic = self.settings.topic
         return [
-            Topology(a, topic(a.commands_topic), topic(a.events_topic), topic(a.state_topic))
+            Topology(
+                a,
+                topic(a.commands_topic),
+                topic(a.events_topic),
+                topic(a.state_topic),
+                topic(a.outcomes_topic),
+            )
             for a in self.aggregates
         ]
 
@@ -240,6 +246,7 @@ class Services:
             self.codec,
             self.command_mapper,
             self.event_records,
+            settings.idempotency_retention_ms,
         )
 
     @cached_property

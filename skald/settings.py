@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     command_timeout_seconds: float = Field(
         5.0, gt=0, description="How long the API waits for a command's reply before a 504"
     )
+    idempotency_retention_seconds: int = Field(
+        24 * 3600,
+        ge=60,
+        description="How long a command's outcome answers a retry with its Idempotency-Key "
+        "(the outcomes topics' retention.ms, set when `skald setup` creates them)",
+    )
     max_body_bytes: int = Field(1024 * 1024, ge=1, description="Largest accepted request body")
     projection_batch_size: int = Field(
         2000, ge=1, description="Most events a projector applies in one batch (one transaction)"
@@ -104,6 +110,10 @@ class Settings(BaseSettings):
             ssl_ca_location=self.kafka_ssl_ca_location,
             aws_region=self.aws_region,
         )
+
+    @property
+    def idempotency_retention_ms(self) -> int:
+        return self.idempotency_retention_seconds * 1000
 
     def topic_defaults(self) -> TopicDefaults:
         """How `apply_topics` creates and names topics in this namespace."""

@@ -8,6 +8,7 @@ import pytest
 
 from command_processor.decisions import complete, decide
 from command_processor.hosted import HostedAggregate
+from command_processor.outcomes import OutcomeIndex, PendingOutcomes
 from contexts.inventory.aggregates import STOCK
 from contexts.inventory.api import STOCK_REJECTIONS
 from contexts.inventory.stock import decider
@@ -20,6 +21,10 @@ from producers.messages import CommandMessage, OutcomeKind, Reply
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
 
 
+def _outcomes() -> PendingOutcomes:
+    return PendingOutcomes(OutcomeIndex(retention_ms=60_000), now_ms=0)
+
+
 def _message(
     key: str | None = None, fingerprint: str = "f", expected: int | None = None
 ) -> CommandMessage:
@@ -27,10 +32,9 @@ def _message(
 
 
 def test_an_accepted_command_is_created_then_changed_and_answers_201_then_200() -> None:
-    hosted = HostedAggregate(STOCK.initial)
-    first = complete(
-        hosted, _message(), decide(STOCK, hosted, _message(), Restock("SKU-1", 5, NOW)), "p:0:0"
-    )
+    hosted, outcomes = HostedAggregate(STOCK.initial), _outcomes()
+    decision = decide(STOCK, hosted, _message(), Restock("SKU-1", 5, NOW), outcomes)
+    first = complete(outcomes, _message(), decision, "p:0:0")
     assert (first.kind, first.created, first.version, first.position) == (
         OutcomeKind.ACCEPTED,
         True,
@@ -41,13 +45,14 @@ def test_an_accepted_command_is_created_then_changed_and_answers_201_then_200() 
         201,
         {"sku": "SKU-1", "version": 1, "position": "p:0:0", "events": ["StockRestocked"]},
     )
-    second = decide(STOCK, hosted, _message(), Restock("SKU-1", 5, NOW)).reply
+    second = decide(STOCK, hosted, _message(), Restock("SKU-1", 5, NOW), outcomes).reply
     assert not second.created and http_answer(second, STOCK, STOCK_REJECTIONS, "sku")[0] == 200
 
 
 def test_a_wrong_expected_version_is_a_conflict_naming_the_current_version() -> None:
     hosted = HostedAggregate(STOCK.initial, version=3)
-    reply = decide(STOCK, hosted, _message(expected=1), Restock("SKU-1", 5, NOW)).reply
+    command = Restock("SKU-1", 5, NOW)
+    reply = decide(STOCK, hosted, _message(expected=1), command, _outcomes()).reply
     assert reply.kind is OutcomeKind.VERSION_CONFLICT
     assert http_answer(reply, STOCK, STOCK_REJECTIONS, "sku") == (
         409,
@@ -60,9 +65,9 @@ def test_a_wrong_expected_version_is_a_conflict_naming_the_current_version() -> 
 
 
 def test_a_reused_idempotency_key_is_a_422_with_only_a_detail() -> None:
-    hosted = HostedAggregate(STOCK.initial)
-    decide(STOCK, hosted, _message("k", "first"), Restock("SKU-1", 5, NOW))
-    reply = decide(STOCK, hosted, _message("k", "other"), Restock("SKU-1", 6, NOW)).reply
+    hosted, outcomes = HostedAggregate(STOCK.initial), _outcomes()
+    decide(STOCK, hosted, _message("k", "first"), Restock("SKU-1", 5, NOW), outcomes)
+    reply = decide(STOCK, hosted, _message("k", "other"), Restock("SKU-1", 6, NOW), outcomes).reply
     assert reply.kind is OutcomeKind.KEY_REUSED
     status, body = http_answer(reply, STOCK, STOCK_REJECTIONS, "sku")
     assert status == 422 and list(body) == ["detail"]
