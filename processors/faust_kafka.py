@@ -7,12 +7,26 @@ records of aborted ones (a killed or fenced command processor's) either.
 
 from __future__ import annotations
 
-import bisect
+import gc
+import logging
+import time
+from collections.abc import Mapping, Set
 from typing import Any
 
 from faust.transport.drivers import aiokafka as driver
 
+from processors.offsets import FetchGaps, HoleWatch, reachable
+
 FETCH_MAX_WAIT_MS = 20
+# How long a rebalance or a stop waits for in-flight records; longer than a saga batch's own
+# bounded wait for its states (`contexts/sales/fulfillment/worker.py`), so a batch that is
+# working finishes first.
+WAIT_EMPTY_SECONDS = 30.0
+# How long a record the commit stops at may stay unhandled, nothing holding it, while later
+# records are acknowledged, before its partition is read again from it.
+HOLE_SECONDS = 5.0
+
+log = logging.getLogger(__name__)
 
 
 class _ReadCommittedThread(driver.AIOKafkaConsumerThread):
@@ -28,40 +42,113 @@ class _ReadCommittedThread(driver.AIOKafkaConsumerThread):
 class ReadCommittedConsumer(driver.Consumer):
     """The aiokafka driver's consumer, reading committed records only.
 
-    It also decides how far offsets may be committed, because Faust's own rule stalls on the
-    offsets a read-committed fetch never delivers (transaction markers, aborted records): it
-    bridges them only between two delivered records, and its bridges overlap the records they
-    end at, which breaks the run of consecutive offsets it commits. Seen in two ways: after a
-    worker was killed its successor processed every record and committed nothing, and under a
-    burst commits crawled one transaction per second, so the group's lag never drained.
-
-    The rule here: from the committed position, an offset is passed when it was acked, or when
-    it was never delivered. Records of a partition arrive in order, so below the highest acked
-    offset whatever is neither acked nor still in flight never will be.
+    It also decides how far offsets may be committed (`processors/offsets.py`). Faust's own rule
+    stalls on the offsets a read-committed fetch never delivers (transaction markers, aborted
+    records): its bridges over them overlap the records they end at and miss the offset a seek
+    lands on, so after a worker was killed its successor committed nothing, and under a burst
+    commits crawled one transaction per second. Here the gaps come from what the fetch
+    returned, record after record, before Faust filters anything: an offset is passed when it
+    was acknowledged or the fetch stepped over it, never merely because nothing holds it.
     """
+
+    @property
+    def _fetch_gaps(self) -> FetchGaps:
+        gaps = self.__dict__.get("_skald_fetch_gaps")
+        if gaps is None:
+            gaps = self.__dict__["_skald_fetch_gaps"] = FetchGaps()
+        return gaps
+
+    async def _wait_next_records(self, timeout: float) -> tuple[Any, Any]:
+        records, active = await super()._wait_next_records(timeout)
+        for tp, fetched in (records or {}).items():
+            for record in fetched:
+                self._fetch_gaps.fetched(tp, record.offset)
+        return records, active
+
+    async def seek_to_committed(self) -> Mapping[Any, int]:
+        committed = await super().seek_to_committed()
+        for tp, offset in committed.items():
+            self._fetch_gaps.reading_from(tp, offset)
+        return committed
+
+    async def seek(self, partition: Any, offset: int) -> None:
+        await super().seek(partition, offset)
+        self._fetch_gaps.reading_from(partition, offset)
+
+    async def on_partitions_revoked(self, revoked: Set[Any]) -> None:
+        self._fetch_gaps.forget(revoked)
+        await super().on_partitions_revoked(revoked)
+
+    @property
+    def _holes(self) -> HoleWatch:
+        holes = self.__dict__.get("_skald_holes")
+        if holes is None:
+            holes = self.__dict__["_skald_holes"] = HoleWatch(HOLE_SECONDS)
+        return holes
 
     def _new_offset(self, tp: Any) -> int | None:
         acked = self._acked[tp]
-        if not acked:
+        done = set(acked)
+        if not done:
             return None
         committed = self._committed_offset[tp]
-        in_flight = sorted(m.offset for m in list(self._unacked_messages) if m.tp == tp)
-        done = sorted(set(acked))
-        position = done[0] if committed is None else committed
-        for offset in done:
-            if offset < position:
-                continue
-            waiting = bisect.bisect_left(in_flight, position)
-            if waiting < len(in_flight) and in_flight[waiting] < offset:
-                break  # a delivered record before this one is not acked yet
-            position = offset + 1
+        position = reachable(tp, committed, done, self._fetch_gaps)
+        hole = position if max(done) > position and not self._holds(tp, position) else None
+        if self._holes.check(tp, hole, time.monotonic()):
+            self.__dict__.setdefault("_skald_rereads", {})[tp] = position
         if committed is not None and position <= committed:
             return None
         passed = [offset for offset in acked if offset < position]
         acked[:] = [offset for offset in acked if offset >= position]
         self._acked_index[tp].difference_update(passed)
         self._gap[tp].chop(0, position)  # Faust's own bridges below it are moot now
+        self._fetch_gaps.drop_below(tp, position)
         return position
+
+    def _holds(self, tp: Any, offset: int) -> bool:
+        """Whether a stream still holds the record at `offset` (it will be acknowledged)."""
+        return any(m.tp == tp and m.offset == offset for m in list(self._unacked_messages))
+
+    async def commit(self, *args: Any, **kwargs: Any) -> bool:
+        """Commit, then read again from every hole that stayed (`processors/offsets.py`)."""
+        committed: bool = await super().commit(*args, **kwargs)
+        rereads = self.__dict__.pop("_skald_rereads", {})
+        if self.app.rebalancing or not self.flow_active:
+            return committed  # the new assignment reads from the committed offsets anyway
+        assigned = self.assignment()
+        for tp, offset in rereads.items():
+            if tp in assigned:
+                log.warning(
+                    "%s[%d]: record %d was fetched but never reached a stream; reading again",
+                    tp.topic,
+                    tp.partition,
+                    offset,
+                )
+                await self.seek(tp, offset)
+        return committed
+
+    async def wait_empty(self) -> None:
+        """Faust's wait for in-flight records before a rebalance or stop commits, but bounded.
+
+        Faust waits until every delivered record is acknowledged. A record its streams dropped
+        while one of them still held it (the sales saga and the sales stats share the order
+        events) could keep it waiting forever after Faust cleared the queues for a rebalance,
+        and the whole group with it (seen in CI: a rebalance that never ended). Giving up is
+        safe: a record not acknowledged stops the commit rule, so whoever owns its partition
+        next reads it again.
+        """
+        deadline = time.monotonic() + WAIT_EMPTY_SECONDS
+        while not self.should_stop and self._unacked_messages and time.monotonic() < deadline:
+            gc.collect()  # records only queues held are gone once collected
+            await self.commit()
+            if not self._unacked_messages:
+                break
+            await self._wait_for_ack(timeout=1)
+            self._clean_unacked_messages()
+        if self._unacked_messages and not self.should_stop:
+            stuck = sorted((m.tp.topic, m.tp.partition, m.offset) for m in self._unacked_messages)
+            log.warning("gave up waiting for %d in-flight records: %s", len(stuck), stuck[:5])
+        await self.commit_and_end_transactions()
 
     def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
         return _ReadCommittedThread(self, loop=self.loop, beacon=self.beacon)

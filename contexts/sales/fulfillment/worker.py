@@ -24,6 +24,7 @@ from contexts.sales.fulfillment.messages import Answered, SagaMessage, Tick
 from contexts.sales.fulfillment.saga import Saga, Send, advances, commands_for, react
 from contexts.sales.fulfillment.settings import FulfillmentSettings
 from contexts.sales.fulfillment.topics import INBOX, REPLIES, TABLE
+from processors.batches import batches
 from processors.durable_table import DurableTable, durable_table
 from producers.messages import COMMAND_TYPE
 from skald.context import Worker
@@ -106,8 +107,8 @@ def wire(app: faust.App, runtime: Runtime) -> None:
         metrics.BATCH_MESSAGES.observe(len(events))
         outbox: list[tuple[str, Send]] = []
         changed = False
-        # Put the stream's current event back afterwards: while this batch awaits, the take
-        # buffer may have set it to the next record, and it must not find None.
+        # Put the stream's current event back afterwards: Faust's own iterator, in another
+        # task, reads it after each event it delivers.
         current = stream.current_event
         rekeyed: list[SagaMessage] = []
         for event in events:
@@ -131,8 +132,8 @@ def wire(app: faust.App, runtime: Runtime) -> None:
 
     @app.agent(inputs, name="sales_fulfillment_sagas")
     async def run_sagas(stream: faust.StreamT[bytes]) -> None:
-        assert isinstance(stream, faust.Stream)  # StreamT does not declare take_events
-        async for events in stream.take_events(settings.batch_size, within=settings.batch_seconds):
+        assert isinstance(stream, faust.Stream)
+        async for events in batches(stream, settings.batch_size, settings.batch_seconds):
             await handle(stream, events)
 
     def tick_for(saga: Saga) -> Tick:

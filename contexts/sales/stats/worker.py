@@ -20,6 +20,7 @@ from contexts.sales.order.events import OrderCancelled, OrderConfirmed, OrderPla
 from contexts.sales.stats import aggregates as agg
 from contexts.sales.stats.topics import HOURLY_TABLE, ORDER_LINES_TABLE, SKU_HOURLY, SKU_SALES
 from contexts.sales.topics import ORDER_EVENTS
+from processors.batches import batches
 from skald.context import Worker
 from skald.runtime import Runtime
 
@@ -77,8 +78,8 @@ def wire(app: faust.App, runtime: Runtime) -> None:
         return runtime.codec.decode(value)[1]
 
     def write(stream: faust.Stream[bytes], event: faust.EventT, change: Callable[[], None]) -> None:
-        """A table change on `event`'s partition. The stream's current event is put back: while
-        a batch awaits, `take_events` may have set it to the next record it buffers."""
+        """A table change on `event`'s partition. The stream's current event is put back:
+        Faust's own iterator, in another task, reads it after each event it delivers."""
         current = stream.current_event
         stream._set_current_event(event)
         try:
@@ -111,8 +112,8 @@ def wire(app: faust.App, runtime: Runtime) -> None:
 
     @app.agent(order_events, name="sales_stats_confirmed_lines")
     async def confirmed_lines(stream: faust.StreamT[bytes]) -> None:
-        assert isinstance(stream, faust.Stream)  # StreamT does not declare take_events
-        async for events in stream.take_events(_BATCH, within=_BATCH_SECONDS):
+        assert isinstance(stream, faust.Stream)
+        async for events in batches(stream, _BATCH, _BATCH_SECONDS):
             await count_orders(stream, events)
 
     @app.agent(sku_sales, name="sales_stats_hourly_sales")
