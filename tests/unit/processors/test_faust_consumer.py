@@ -29,9 +29,15 @@ def test_worker_consumer_reads_committed_records_with_a_short_fetch_wait(tmp_pat
     assert fetch_wait == FETCH_MAX_WAIT_MS < 1500  # not Faust's hard-coded 1.5 s
 
 
-def _consumer(committed: int, acked: list[int], unacked: list[int]) -> ReadCommittedConsumer:
-    """Just the offset bookkeeping of a consumer of one partition (no app, no broker)."""
+def _consumer(
+    committed: int, acked: list[int], unacked: list[int], fetched: list[int] | None = None
+) -> ReadCommittedConsumer:
+    """Just the offset bookkeeping of a consumer of one partition (no app, no broker): it
+    was positioned at `committed`, then fetched `fetched` (by default what was acked)."""
     consumer = object.__new__(ReadCommittedConsumer)
+    consumer._fetch_gaps.reading_from(TP_, committed)
+    for offset in sorted(set(acked if fetched is None else fetched)):
+        consumer._fetch_gaps.fetched(TP_, offset)
     consumer._committed_offset = defaultdict(lambda: None, {TP_: committed})
     consumer._acked = defaultdict(list, {TP_: list(acked)})
     consumer._acked_index = defaultdict(set, {TP_: set(acked)})
@@ -51,7 +57,14 @@ def test_commits_move_past_markers_that_sit_on_the_committed_position() -> None:
 
 
 def test_a_record_still_in_flight_holds_the_commit_back() -> None:
-    assert _consumer(12, [14, 15], unacked=[13])._new_offset(TP_) is None
+    # 12 is a marker the fetch stepped over: the commit passes it and stops at 13.
+    assert _consumer(12, [14, 15], [13], fetched=[13, 14, 15])._new_offset(TP_) == 13
+    assert _consumer(13, [14, 15], [13], fetched=[13, 14, 15])._new_offset(TP_) is None
+
+
+def test_a_record_fetched_then_dropped_holds_the_commit_back() -> None:
+    """Faust dropped 13 on its way to the streams (nothing holds it): it is not a marker."""
+    assert _consumer(13, [14, 15], [], fetched=[13, 14, 15])._new_offset(TP_) is None
 
 
 def test_markers_between_delivered_records_are_passed_in_one_commit() -> None:
@@ -66,7 +79,7 @@ def test_a_duplicate_ack_does_not_break_the_run() -> None:
 
 
 def test_commits_stop_before_the_first_record_still_in_flight() -> None:
-    consumer = _consumer(10, [10, 11, 14, 15], unacked=[12])
+    consumer = _consumer(10, [10, 11, 14, 15], unacked=[12], fetched=[10, 11, 12, 14, 15])
     assert consumer._new_offset(TP_) == 12
     assert consumer._acked[TP_] == [14, 15]  # committed later, once 12 is acked
 
@@ -74,4 +87,5 @@ def test_commits_stop_before_the_first_record_still_in_flight() -> None:
 def test_a_first_commit_starts_at_the_first_acked_offset() -> None:
     consumer = _consumer(0, [7, 8], [])
     consumer._committed_offset[TP_] = None
+    consumer._fetch_gaps.reading_from(TP_, None)
     assert consumer._new_offset(TP_) == 9
