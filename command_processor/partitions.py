@@ -1,4 +1,4 @@
-"""What the processor's loop and its batches share: an aggregate type's topics, and a
+"""What the processor's loop and its transactions share: an aggregate type's topics, and a
 partition this process owns."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from command_processor.deciding import PartitionTarget
 from command_processor.hosted import HostedAggregates
-from command_processor.writer import PartitionWriter
 from eventstore.aggregate import AggregateType
 
 
@@ -23,9 +23,7 @@ class Topology:
 
 @dataclass(slots=True)
 class OwnedPartition:
-    """A command partition this process writes, with its writer and hosted aggregates."""
+    """A command partition this process writes: where its outcomes go, its hosted aggregates."""
 
-    aggregate: AggregateType[Any]
-    partition: int
-    writer: PartitionWriter
+    target: PartitionTarget
     hosted: HostedAggregates

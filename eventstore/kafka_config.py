@@ -52,12 +52,15 @@ def admin_config(connection: KafkaConnection) -> dict[str, Any]:
 def transactional_producer_config(
     connection: KafkaConnection, transactional_id: str
 ) -> dict[str, Any]:
-    """A producer that writes a partition's events, snapshots, replies and offsets atomically."""
+    """A producer that writes events, snapshots, replies and offsets atomically."""
     return {
         **producer_config(connection),
-        "transactional.id": transactional_id,  # stable per partition: a successor fences us
+        "transactional.id": transactional_id,  # one per processor instance (KIP-447)
         "linger.ms": 0,  # a transaction flushes explicitly; lingering only adds latency
-        "transaction.timeout.ms": 30000,  # a stalled writer's open transaction aborts soon
+        # A zombie's open transaction holds back every read_committed reader of the topics it
+        # touched (replies too) until the broker aborts it: keep it short (Kafka Streams' EOS
+        # default). Transactions last milliseconds; librdkafka lowers message.timeout.ms to it.
+        "transaction.timeout.ms": 10000,
     }
 
 
