@@ -11,7 +11,6 @@ restore and the state decided on would miss its events.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
@@ -38,14 +37,12 @@ class Ownership:
         codec: EventCodec,
         mapper: EventMapper,
         records: EventRecordFactory,
-        offsets_timeout: float = 120.0,
     ) -> None:
         self._topologies = topologies
         self._new_reader = new_reader
         self._codec = codec
         self._mapper = mapper
         self._records = records
-        self._offsets_timeout = offsets_timeout
         self.owned: dict[PartitionKey, OwnedPartition] = {}
 
     def take(self, consumer: Consumer, partitions: list[TopicPartition]) -> list[TopicPartition]:
@@ -87,14 +84,12 @@ class Ownership:
     def _stable_offsets(
         self, consumer: Consumer, partitions: list[TopicPartition]
     ) -> list[TopicPartition]:
-        deadline = time.monotonic() + self._offsets_timeout
+        # Waits for the broker as long as it takes: without offsets there is nothing to do.
         while True:
             try:
                 found = consumer.committed(partitions, timeout=10.0)
                 break
             except KafkaException as error:
-                if time.monotonic() > deadline:
-                    raise
                 log.warning("committed offsets not available yet (%s); retrying", error)
         # A partition without a committed offset starts at the beginning (auto.offset.reset).
         return [

@@ -44,14 +44,17 @@ class TransactionSession:
     """Begin, produce, flush, commit or abort, with every failure mapped to one of three outcomes.
 
     `call_timeout` bounds one blocking librdkafka call; a retriable failure is retried until
-    `give_up_after` seconds, then handled as fatal (a new producer re-fences and resolves).
+    `give_up_after` seconds, then handled as fatal (a new producer re-fences and resolves):
+    past the transaction timeout the broker has aborted the transaction anyway, and an abort
+    that keeps timing out once the broker is back was seen to hang until then. Creating the
+    new producer waits for the broker as long as it takes.
     """
 
     def __init__(
         self,
         config: dict[str, object],
         call_timeout: float = 10.0,
-        give_up_after: float = 120.0,
+        give_up_after: float = 30.0,
         new_producer: Callable[[dict[str, object]], Producer] = Producer,
     ) -> None:
         self._config = config
@@ -183,13 +186,12 @@ class TransactionSession:
     def _initialised(self) -> Producer:
         """A producer with transactions initialised: its epoch fences every earlier one."""
         producer = self._new_producer(self._config)
-        deadline = time.monotonic() + self._give_up_after
         while True:
             try:
                 producer.init_transactions(self._call_timeout)
                 return producer
             except KafkaException as exception:
                 error: KafkaError = exception.args[0]
-                if not error.retriable() or time.monotonic() > deadline:
+                if not error.retriable():
                     raise
                 log.warning("init_transactions failed retriably (%s); retrying", error)

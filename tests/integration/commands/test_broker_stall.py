@@ -16,6 +16,7 @@ from eventstore.position import Position
 from skald.services import Services
 from skald.settings import Settings
 from tests.integration.commands.harness import (
+    ProcessFactory,
     SkaldProcess,
     assert_contiguous,
     check_outcomes,
@@ -57,6 +58,23 @@ def settings(endpoints: Endpoints, broker: ThrowawayBroker) -> Settings:
     )
 
 
+@pytest.fixture
+def api(spawn: ProcessFactory) -> SkaldProcess:
+    """The API without its backlog monitor (admission is not under test here: its admin
+    calls are where librdkafka once crashed the API), with a stack dump should it crash."""
+    env = {"SKALD_ADMISSION_ENABLED": "false", "PYTHONFAULTHANDLER": "1"}
+    process = spawn("api", ["api"], env)
+    process.wait_healthy()
+    return process
+
+
+@pytest.fixture
+def processor(spawn: ProcessFactory) -> SkaldProcess:
+    process = spawn("processor", ["process"], {"PYTHONFAULTHANDLER": "1"})
+    process.wait_for_log("assigned")
+    return process
+
+
 def test_a_stalled_broker_loses_nothing_duplicates_nothing_and_blocks_nothing(
     services: Services, broker: ThrowawayBroker, api: SkaldProcess, processor: SkaldProcess
 ) -> None:
@@ -68,6 +86,7 @@ def test_a_stalled_broker_loses_nothing_duplicates_nothing_and_blocks_nothing(
     broker.resume()
     load.join(timeout=600)
     settle(api.url, load.attempts, timeout=300)
+    assert api.process is not None and api.process.poll() is None, api.log()[-3000:]
 
     events = read_events(services.settings, ORDER.events_topic, services.codec)
     assert_contiguous(events)
