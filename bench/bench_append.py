@@ -1,10 +1,11 @@
 """Raw append beside Kafka's own producer perf tool, and the CPU cost of one event record.
 
 Three rows, each with its baseline from the same run:
-- the production writer (`PartitionWriter`: transactional, the processor's producer settings,
-  a transaction every `TXN_MS` carrying a consumed offset, as the processor commits) building
-  every record as the processor does, beside `kafka-producer-perf-test` with the same
-  settings, transactions of the same length and records of the same size (floor 35 %);
+- the production writer (`TransactionSession`: transactional, the processor's producer
+  settings, a transaction every `TXN_MS` carrying a consumed offset, as the processor
+  commits) building every record as the processor does, beside `kafka-producer-perf-test`
+  with the same settings, transactions of the same length and records of the same size
+  (floor 35 %);
 - a plain idempotent producer with the same tuned settings on both sides;
 - the microseconds to build one record (map, Avro, envelope headers) beside fastavro
   encoding the same record alone.
@@ -27,7 +28,7 @@ from fastavro import parse_schema, schemaless_writer
 
 from bench.namespace import drop_namespace
 from bench.result import Result
-from command_processor.writer import PartitionWriter
+from command_processor.session import TransactionSession
 from contexts.sales.order.events import OrderItem, OrderPlaced
 from eventstore import kafka_config
 from eventstore.outgoing import OutgoingEvent, Stream
@@ -95,7 +96,7 @@ def _writer_append(services: Services, topic: str, commands: str) -> tuple[float
     settings = services.settings
     connection = settings.kafka_connection()
     config = kafka_config.transactional_producer_config(connection, settings.topic("bench.tx"))
-    writer = PartitionWriter({**config, "queue.buffering.max.messages": 1_000_000})
+    writer = TransactionSession({**config, "queue.buffering.max.messages": 1_000_000})
     group = settings.group("bench.append")
     consumer = Consumer(kafka_config.command_consumer_config(connection, group))
     offsets = [TopicPartition(commands, 0, 0)]
@@ -107,12 +108,16 @@ def _writer_append(services: Services, topic: str, commands: str) -> tuple[float
         sizes += _size(record)
         writer.produce(topic, record.key, record.value, record.headers)
         if time.perf_counter() >= deadline:
+            # As the processor does: offsets sent before the flush, then commit.
+            writer.send_offsets(offsets, consumer.consumer_group_metadata())
             writer.flush()
-            writer.commit(offsets, consumer.consumer_group_metadata())
+            writer.commit()
             writer.begin()
             deadline = time.perf_counter() + TXN_MS / 1000
+    writer.send_offsets(offsets, consumer.consumer_group_metadata())
     writer.flush()
-    writer.commit(offsets, consumer.consumer_group_metadata())
+    writer.commit()
+    writer.close()
     elapsed = time.perf_counter() - started
     consumer.close()
     return EVENTS / elapsed, sizes // EVENTS

@@ -19,12 +19,18 @@ EVENTS = Counter(
 )
 TRANSACTIONS = Counter(
     "skald_processor_transactions_total",
-    "Partition batches, by result: committed, aborted (retried) or fenced (partition lost)",
+    "Transactions touching an aggregate type, by result: committed, aborted (input rewound "
+    "and retried) or reset (a fatal error replaced the producer; state restored)",
     ["aggregate", "result"],
 )
 BATCH_SECONDS = Histogram(
     "skald_processor_batch_seconds",
-    "One partition batch: decide, append, reply, commit",
+    "One transaction: decide, append, reply, commit",
     ["aggregate"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+BATCH_COMMANDS = Histogram(
+    "skald_processor_batch_commands",
+    "Commands in one transaction (it grows with load: the next batch gathers during a commit)",
+    buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500),
 )

@@ -1,4 +1,4 @@
-"""What the processor's loop and its batches share: an aggregate type's topics, and a
+"""What the processor's loop and its transactions share: an aggregate type's topics, and a
 partition this process owns."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from command_processor.deciding import PartitionTarget
 from command_processor.hosted import HostedAggregates
 from command_processor.outcomes import OutcomeIndex
-from command_processor.writer import PartitionWriter
 from eventstore.aggregate import AggregateType
 
 
@@ -25,10 +25,9 @@ class Topology:
 
 @dataclass(slots=True)
 class OwnedPartition:
-    """A command partition this process writes: its writer, hosted aggregates and outcomes."""
+    """A command partition this process writes: where its outcomes go, its hosted aggregates
+    and its committed idempotency outcomes."""
 
-    aggregate: AggregateType[Any]
-    partition: int
-    writer: PartitionWriter
+    target: PartitionTarget
     hosted: HostedAggregates
     outcomes: OutcomeIndex

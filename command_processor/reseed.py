@@ -3,7 +3,12 @@
 A partition folded from its events (its snapshots had another state shape) gets a fresh
 snapshot per aggregate; outcomes read from snapshots written before the outcomes topic go
 onto that topic (their record time is now, so they may live up to one retention longer).
-Both in one transaction of the partition's writer, before it takes any command.
+Both in one transaction of the instance's `TransactionSession`, before the partition takes
+any command. The transaction moves no offset, but it carries the partition's committed offset
+as it is (when it has one) with the consumer's group metadata: the broker then refuses it
+from an instance that has lost the partition meanwhile (KIP-447 fencing, as for commands),
+and a successor's restore (`require_stable`) waits for it to finish, so a zombie's stale
+snapshot can't land over a successor's newer one.
 """
 
 from __future__ import annotations
@@ -11,12 +16,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from confluent_kafka import KafkaException
+from confluent_kafka import TopicPartition
 
 from command_processor.outcomes import encode_outcome
 from command_processor.restore import RestoredPartition, RestoreTopics
+from command_processor.session import SessionReset, TransactionAborted, TransactionSession
 from command_processor.snapshots import SnapshotCodec
-from command_processor.writer import PartitionWriter, WriterFenced
 from eventstore.aggregate import AggregateType
 
 log = logging.getLogger(__name__)
@@ -43,25 +48,29 @@ def restored_records(
 
 
 def reseed(
-    writer: PartitionWriter,
+    session: TransactionSession,
     aggregate: AggregateType[Any],
     topics: RestoreTopics,
-    partition: int,
+    committed: TopicPartition,
     restored: RestoredPartition,
     group_metadata: object,
 ) -> int:
     """Write them and clear them from `restored`; returns how many records were written.
 
-    A failure is logged, not raised: the partition serves from what restore rebuilt, and the
-    next restore folds again and reads the old snapshots' outcomes again (unless a command
-    has rewritten that aggregate's snapshot meanwhile).
+    `committed` is the command partition at its committed offset (negative: none yet).
+    Must run between transactions (the session has none open). A failure is logged, not
+    raised: the transaction was aborted (or the producer replaced, which completes it), the
+    partition serves from what restore rebuilt, and the next restore folds again and reads
+    the old snapshots' outcomes again (unless a command has rewritten that aggregate's
+    snapshot meanwhile).
     """
+    partition = committed.partition
     records = restored_records(aggregate, topics, restored)
     if not records:
         return 0  # no transaction
     try:
-        _write(writer, partition, records, group_metadata)
-    except (KafkaException, WriterFenced) as error:
+        _write(session, committed, records, group_metadata)
+    except (TransactionAborted, SessionReset) as error:
         log.warning("%s[%d]: restored records not rewritten: %s", topics.state, partition, error)
         return 0
     log.info("%s[%d]: wrote %d restored records", topics.state, partition, len(records))
@@ -71,16 +80,22 @@ def reseed(
 
 
 def _write(
-    writer: PartitionWriter, partition: int, records: list[Record], group_metadata: object
+    session: TransactionSession,
+    committed: TopicPartition,
+    records: list[Record],
+    group_metadata: object,
 ) -> None:
-    writer.begin()
+    session.begin()
     try:
         for topic, key, value in records:
-            writer.produce(topic, key, value, [], partition)
-        writer.flush()
-        writer.commit([], group_metadata)  # no command consumed: no offset moves
-    except WriterFenced:
-        raise
+            session.produce(topic, key, value, [], committed.partition)
+        if committed.offset >= 0:
+            # No command consumed: the offset stays where it is, but the broker checks the
+            # group generation. librdkafka sends nothing for a partition without an offset.
+            session.send_offsets([committed], group_metadata)
+        session.flush()
+        session.commit()
     except Exception:
-        writer.abort()
+        if session.in_transaction:
+            session.abort()
         raise

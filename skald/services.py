@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -14,7 +16,7 @@ from sqlalchemy import Engine, create_engine
 
 from command_processor.partitions import Topology
 from command_processor.runner import CommandProcessor
-from command_processor.writer import PartitionWriter
+from command_processor.session import TransactionSession
 from eventstore import kafka_config
 from eventstore.aggregate import AggregateType
 from eventstore.appender import KafkaEventAppender
@@ -228,9 +230,14 @@ class Services:
         settings = self.settings
         connection = settings.kafka_connection()
 
-        def new_writer(commands_topic: str, partition: int) -> PartitionWriter:
-            transactional_id = f"{settings.group('skald.commands')}.{commands_topic}.{partition}"
-            return PartitionWriter(
+        # One transactional id per processor instance (KIP-447: the group generation fences
+        # zombies). Host and pid: a restarted container (same host name, pid 1) re-fences
+        # its predecessor at once instead of waiting out its transaction timeout.
+        instance = f"{socket.gethostname()}.{os.getpid()}"
+        transactional_id = f"{settings.group('skald.commands')}.{instance}"
+
+        def new_session() -> TransactionSession:
+            return TransactionSession(
                 kafka_config.transactional_producer_config(connection, transactional_id)
             )
 
@@ -239,7 +246,7 @@ class Services:
                 kafka_config.command_consumer_config(connection, settings.group("skald.commands"))
             ),
             chosen,
-            new_writer,
+            new_session,
             lambda: Consumer(
                 kafka_config.reader_config(connection, settings.group("skald.reader"))
             ),

@@ -28,11 +28,11 @@ _WARMUP = TopicPartition("skald-test-warmup", 0, 0)
 @pytest.fixture(scope="session")
 def endpoints() -> Iterator[Endpoints]:
     with services_for_tests() as found:
-        _group_coordinator_ready(found.kafka_bootstrap)
+        group_coordinator_ready(found.kafka_bootstrap)
         yield found
 
 
-def _group_coordinator_ready(bootstrap: str, timeout: float = 90.0) -> None:
+def group_coordinator_ready(bootstrap: str, timeout: float = 90.0) -> None:
     """On a new cluster, wait until consumer groups work (`__consumer_offsets` is created on
     first use and loads for seconds). An API started in that window once died of a
     segmentation fault in librdkafka (its backlog monitor's admin calls; see the issue notes):

@@ -16,6 +16,7 @@ import httpx
 from eventstore.codec import EventCodec
 from eventstore.envelope import Envelope
 from skald.settings import Settings
+from tests.integration.commands.load import Attempt
 from tests.integration.kafka_probe import read_all
 from tests.integration.running_service import environment, free_port
 
@@ -137,3 +138,24 @@ def assert_contiguous(events: list[StoredEvent]) -> dict[str, list[StoredEvent]]
         assert versions == list(range(1, len(stream) + 1)), f"{aggregate_id}: {versions}"
         assert len({e.partition for e in stream}) == 1, f"{aggregate_id} spans partitions"
     return streams
+
+
+def check_outcomes(attempts: list[Attempt], events: list[StoredEvent]) -> None:
+    """Accepted commands appended exactly once; refused ones appended nothing."""
+    placed: dict[str, int] = {}
+    confirmed: set[str] = set()
+    for event in events:
+        aggregate_id = event.envelope.aggregate_id
+        if event.event_type.endswith("OrderPlaced"):
+            placed[aggregate_id] = placed.get(aggregate_id, 0) + 1
+        elif event.event_type.endswith("OrderConfirmed"):
+            confirmed.add(aggregate_id)
+    for attempt in attempts:
+        if attempt.kind == "place":
+            assert attempt.status == 201, attempt
+            assert placed.get(attempt.body["order_id"]) == 1, attempt
+        else:
+            assert attempt.status == 404, attempt
+            assert attempt.target not in confirmed and attempt.target not in placed
+    accepted = {a.body["order_id"] for a in attempts if a.kind == "place"}
+    assert set(placed) == accepted  # and nothing that nobody asked for

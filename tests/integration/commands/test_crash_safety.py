@@ -10,32 +10,11 @@ from skald.services import Services
 from tests.integration.commands.harness import (
     ProcessFactory,
     SkaldProcess,
-    StoredEvent,
     assert_contiguous,
+    check_outcomes,
     read_events,
 )
-from tests.integration.commands.load import Attempt, BackgroundLoad, mixed_commands, settle
-
-
-def _check_outcomes(attempts: list[Attempt], events: list[StoredEvent]) -> None:
-    """Accepted commands appended exactly once; refused ones appended nothing."""
-    placed: dict[str, int] = {}
-    confirmed: set[str] = set()
-    for event in events:
-        aggregate_id = event.envelope.aggregate_id
-        if event.event_type.endswith("OrderPlaced"):
-            placed[aggregate_id] = placed.get(aggregate_id, 0) + 1
-        elif event.event_type.endswith("OrderConfirmed"):
-            confirmed.add(aggregate_id)
-    for attempt in attempts:
-        if attempt.kind == "place":
-            assert attempt.status == 201, attempt
-            assert placed.get(attempt.body["order_id"]) == 1, attempt
-        else:
-            assert attempt.status == 404, attempt
-            assert attempt.target not in confirmed and attempt.target not in placed
-    accepted = {a.body["order_id"] for a in attempts if a.kind == "place"}
-    assert set(placed) == accepted  # and nothing that nobody asked for
+from tests.integration.commands.load import BackgroundLoad, mixed_commands, settle
 
 
 def test_kill_9_under_load_loses_and_duplicates_nothing(
@@ -51,7 +30,7 @@ def test_kill_9_under_load_loses_and_duplicates_nothing(
 
     events = read_events(services.settings, ORDER.events_topic, services.codec)
     assert_contiguous(events)
-    _check_outcomes(load.attempts, events)
+    check_outcomes(load.attempts, events)
 
 
 def test_a_paused_processor_is_fenced_when_it_wakes(
@@ -72,6 +51,6 @@ def test_a_paused_processor_is_fenced_when_it_wakes(
 
     events = read_events(services.settings, ORDER.events_topic, services.codec)
     assert_contiguous(events)
-    _check_outcomes(load.attempts, events)
+    check_outcomes(load.attempts, events)
     woke = processor.log()[log_mark:]
     assert "fenced" in woke or "revoked" in woke, woke

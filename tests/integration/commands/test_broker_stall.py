@@ -1,0 +1,109 @@
+"""A broker stalled (SIGSTOP) past the transaction timeout under load, then resumed: the
+processor recovers by itself. Runs against a private broker, never the shared one."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from contexts.sales.aggregates import ORDER
+from eventstore.position import Position
+from skald.services import Services
+from skald.settings import Settings
+from tests.integration.commands.harness import (
+    ProcessFactory,
+    SkaldProcess,
+    assert_contiguous,
+    check_outcomes,
+    read_events,
+)
+from tests.integration.commands.load import ORDER as ORDER_BODY
+from tests.integration.commands.load import BackgroundLoad, mixed_commands, settle
+from tests.integration.conftest import group_coordinator_ready
+from tests.integration.stack import Endpoints
+from tests.integration.throwaway_kafka import ThrowawayBroker, kafka_libs, throwaway_kafka
+
+# Longer than transaction.timeout.ms (10 s) and the consumer's session timeout (10 s): the
+# broker wakes to an expired transaction and an expired group member.
+STALL_SECONDS = 15
+
+pytestmark = pytest.mark.timeout(900)
+
+
+@pytest.fixture
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThrowawayBroker]:
+    libs = kafka_libs()
+    if libs is None:
+        pytest.skip("no Kafka distribution here (deploy/local/stack.py up fetches it)")
+    directory: Path = tmp_path_factory.mktemp("kafka")
+    with throwaway_kafka(directory, libs) as running:
+        group_coordinator_ready(running.bootstrap)
+        yield running
+
+
+@pytest.fixture
+def settings(endpoints: Endpoints, broker: ThrowawayBroker) -> Settings:
+    """The test's namespace, on the private broker."""
+    return Settings(
+        _env_file=None,
+        kafka_bootstrap=broker.bootstrap,
+        pg_dsn=endpoints.pg_dsn,
+        opensearch_url=endpoints.opensearch_url,
+        namespace=f"t{uuid.uuid4().hex[:10]}",
+    )
+
+
+@pytest.fixture
+def api(spawn: ProcessFactory) -> SkaldProcess:
+    """The API without its backlog monitor (admission is not under test here: its admin
+    calls are where librdkafka once crashed the API), with a stack dump should it crash."""
+    env = {"SKALD_ADMISSION_ENABLED": "false", "PYTHONFAULTHANDLER": "1"}
+    process = spawn("api", ["api"], env)
+    process.wait_healthy()
+    return process
+
+
+@pytest.fixture
+def processor(spawn: ProcessFactory) -> SkaldProcess:
+    process = spawn("processor", ["process"], {"PYTHONFAULTHANDLER": "1"})
+    process.wait_for_log("assigned")
+    return process
+
+
+def test_a_stalled_broker_loses_nothing_duplicates_nothing_and_blocks_nothing(
+    services: Services, broker: ThrowawayBroker, api: SkaldProcess, processor: SkaldProcess
+) -> None:
+    load = BackgroundLoad(api.url, mixed_commands(300), concurrency=6).start()
+    load.wait_answered(60, timeout=180)
+    log_mark = len(processor.log())
+    broker.pause()  # mid-transaction: the load keeps the processor busy
+    time.sleep(STALL_SECONDS)
+    broker.resume()
+    load.join(timeout=600)
+    settle(api.url, load.attempts, timeout=300)
+    assert api.process is not None and api.process.poll() is None, api.log()[-3000:]
+
+    events = read_events(services.settings, ORDER.events_topic, services.codec)
+    assert_contiguous(events)
+    check_outcomes(load.attempts, events)
+    woke = processor.log()[log_mark:]
+    assert "transaction" in woke, woke  # the stall hit a transaction and was recovered from
+    assert processor.process is not None and processor.process.poll() is None, woke
+    served = _partitions_serving(api.url, orders=30)
+    assert served == set(range(services.settings.topic_partitions)), served
+
+
+def _partitions_serving(url: str, orders: int) -> set[int]:
+    """New orders after the stall: every one accepted; the partitions their events went to."""
+    partitions = set()
+    with httpx.Client(base_url=url, timeout=30) as client:
+        for _ in range(orders):
+            response = client.post("/orders", json=ORDER_BODY)
+            assert response.status_code == 201, response.text
+            partitions.add(Position.from_token(response.json()["position"]).partition)
+    return partitions

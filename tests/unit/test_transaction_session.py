@@ -1,0 +1,127 @@
+"""The session maps librdkafka's transactional errors to retry, abort-and-rewind, or reset.
+
+The producer is a stand-in that fails on cue; the real broker paths are in
+tests/integration/commands (fencing, broker stall, transactional id expiry)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from confluent_kafka import KafkaError, KafkaException
+
+from command_processor.session import SessionReset, TransactionAborted, TransactionSession
+
+
+def _error(*, retriable: bool = False, abortable: bool = False, fatal: bool = False) -> Any:
+    return KafkaException(
+        KafkaError(
+            KafkaError._TIMED_OUT if retriable else KafkaError._STATE,
+            "on cue",
+            fatal=fatal,
+            retriable=retriable,
+            txn_requires_abort=abortable,
+        )
+    )
+
+
+class Producer:
+    """Records the transactional calls; `failures[name]` are raised by the next calls."""
+
+    def __init__(self, failures: dict[str, list[Any]]) -> None:
+        self.failures = failures
+        self.calls: list[str] = []
+
+    def _call(self, name: str) -> None:
+        self.calls.append(name)
+        queued = self.failures.get(name)
+        if queued:
+            raise queued.pop(0)
+
+    def init_transactions(self, timeout: float) -> None:
+        self._call("init")
+
+    def begin_transaction(self) -> None:
+        self._call("begin")
+
+    def commit_transaction(self, timeout: float) -> None:
+        self._call("commit")
+
+    def abort_transaction(self, timeout: float) -> None:
+        self._call("abort")
+
+    def send_offsets_to_transaction(self, offsets: Any, metadata: Any, timeout: float) -> None:
+        self._call("send_offsets")
+
+    def flush(self, timeout: float) -> int:
+        return 0
+
+    def purge(self) -> None:
+        self._call("purge")
+
+
+def _session(failures: dict[str, list[Any]]) -> tuple[TransactionSession, list[Producer]]:
+    made: list[Producer] = []
+
+    def new_producer(config: dict[str, object]) -> Any:
+        made.append(Producer(failures))
+        return made[-1]
+
+    session = TransactionSession(
+        {}, call_timeout=0.01, give_up_after=5.0, new_producer=new_producer
+    )
+    return session, made
+
+
+def test_a_timed_out_commit_is_resumed_not_redone() -> None:
+    session, made = _session({"commit": [_error(retriable=True), _error(retriable=True)]})
+    session.begin()
+    session.commit()
+    assert made[0].calls == ["init", "begin", "commit", "commit", "commit"]
+    assert not session.in_transaction and len(made) == 1
+
+
+def test_an_abortable_error_aborts_and_asks_for_a_rewind() -> None:
+    session, made = _session({"send_offsets": [_error(abortable=True)]})
+    session.begin()
+    with pytest.raises(TransactionAborted):
+        session.send_offsets([], object())
+    assert made[0].calls[-2:] == ["send_offsets", "abort"]
+    assert not session.in_transaction and len(made) == 1
+    session.begin()  # the same producer goes on
+    session.commit()
+
+
+def test_a_timed_out_abort_is_retried() -> None:
+    failures = {"commit": [_error(abortable=True)], "abort": [_error(retriable=True)]}
+    session, made = _session(failures)
+    session.begin()
+    with pytest.raises(TransactionAborted):
+        session.commit()
+    assert made[0].calls[-3:] == ["commit", "abort", "abort"]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [_error(fatal=True), _error()],  # neither retriable nor abortable counts as fatal
+    ids=["fatal", "unclassified"],
+)
+def test_a_fatal_error_replaces_the_producer(error: Any) -> None:
+    session, made = _session({"commit": [error]})
+    session.begin()
+    with pytest.raises(SessionReset):
+        session.commit()
+    assert len(made) == 2 and made[1].calls == ["init"]  # re-fenced on the same id
+    assert not session.in_transaction
+    session.begin()
+    session.commit()
+    assert made[1].calls == ["init", "begin", "commit"]
+
+
+def test_a_failing_abort_replaces_the_producer() -> None:
+    failures = {"commit": [_error(abortable=True)], "abort": [_error(fatal=True)]}
+    session, made = _session(failures)
+    session.begin()
+    with pytest.raises(SessionReset):
+        session.commit()
+    assert len(made) == 2
