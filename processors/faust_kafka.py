@@ -93,8 +93,10 @@ class ReadCommittedConsumer(driver.Consumer):
             return None
         committed = self._committed_offset[tp]
         position = reachable(tp, committed, done, self._fetch_gaps)
-        hole = position if max(done) > position and not self._holds(tp, position) else None
-        if self._holes.check(tp, hole, time.monotonic()):
+        # Whether a stream still holds the record is asked only once it stayed its patience:
+        # the scan of in-flight records stays off the commit path.
+        stuck = position if max(done) > position else None
+        if self._holes.check(tp, stuck, time.monotonic()) and not self._holds(tp, position):
             self.__dict__.setdefault("_skald_rereads", {})[tp] = position
         if committed is not None and position <= committed:
             return None

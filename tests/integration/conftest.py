@@ -59,10 +59,11 @@ def group_coordinator_ready(bootstrap: str, timeout: float = 90.0) -> None:
         consumer.close()
 
 
-def _fresh_settings(endpoints: Endpoints) -> Settings:
+def fresh_settings(endpoints: Endpoints, kafka_bootstrap: str | None = None) -> Settings:
+    """Settings for a new test namespace on the stack (or on another broker)."""
     return Settings(
         _env_file=None,
-        kafka_bootstrap=endpoints.kafka_bootstrap,
+        kafka_bootstrap=kafka_bootstrap or endpoints.kafka_bootstrap,
         pg_dsn=endpoints.pg_dsn,
         opensearch_url=endpoints.opensearch_url,
         namespace=f"t{uuid.uuid4().hex[:10]}",
@@ -83,7 +84,7 @@ def _provisioned(settings: Settings) -> Iterator[Services]:
 
 @pytest.fixture
 def settings(endpoints: Endpoints) -> Settings:
-    return _fresh_settings(endpoints)
+    return fresh_settings(endpoints)
 
 
 @pytest.fixture
@@ -101,7 +102,7 @@ def live_skald(
     to start): its base URL, and services for looking beside it."""
     log = tmp_path_factory.mktemp("skald") / "skald-run.log"
     # A shared machine may be slow: a 504 here would be the machine, not the contract.
-    settings = _fresh_settings(endpoints).model_copy(update={"command_timeout_seconds": 30.0})
+    settings = fresh_settings(endpoints).model_copy(update={"command_timeout_seconds": 30.0})
     with (
         _provisioned(settings) as built,
         running_skald(built.settings, log, timeout=120) as base_url,

@@ -4,7 +4,6 @@ processor recovers by itself. Runs against a private broker, never the shared on
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from tests.integration.commands.harness import (
 )
 from tests.integration.commands.load import ORDER as ORDER_BODY
 from tests.integration.commands.load import BackgroundLoad, mixed_commands, settle
-from tests.integration.conftest import group_coordinator_ready
+from tests.integration.conftest import fresh_settings, group_coordinator_ready
 from tests.integration.stack import Endpoints
 from tests.integration.throwaway_kafka import ThrowawayBroker, kafka_libs, throwaway_kafka
 
@@ -49,13 +48,7 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThrowawayBroker
 @pytest.fixture
 def settings(endpoints: Endpoints, broker: ThrowawayBroker) -> Settings:
     """The test's namespace, on the private broker."""
-    return Settings(
-        _env_file=None,
-        kafka_bootstrap=broker.bootstrap,
-        pg_dsn=endpoints.pg_dsn,
-        opensearch_url=endpoints.opensearch_url,
-        namespace=f"t{uuid.uuid4().hex[:10]}",
-    )
+    return fresh_settings(endpoints, broker.bootstrap)
 
 
 @pytest.fixture
