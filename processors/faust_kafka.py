@@ -89,13 +89,18 @@ class ReadCommittedConsumer(driver.Consumer):
     def _new_offset(self, tp: Any) -> int | None:
         acked = self._acked[tp]
         done = set(acked)
-        if not done:
-            return None
         committed = self._committed_offset[tp]
+        if not done and committed is None:
+            return None
         position = reachable(tp, committed, done, self._fetch_gaps)
-        # Whether a stream still holds the record is asked only once it stayed its patience:
-        # the scan of in-flight records stays off the commit path.
-        stuck = position if max(done) > position else None
+        # Stuck: later records were acknowledged, or the fetch got past it (a dropped last
+        # record has nothing after it). Whether a stream still holds it is asked only once it
+        # stayed its patience: the scan of in-flight records stays off the commit path.
+        fetched = self._fetch_gaps.last(tp)
+        beyond = (bool(done) and max(done) > position) or (
+            fetched is not None and fetched >= position
+        )
+        stuck = position if beyond else None
         if self._holes.check(tp, stuck, time.monotonic()) and not self._holds(tp, position):
             self.__dict__.setdefault("_skald_rereads", {})[tp] = position
         if committed is not None and position <= committed:

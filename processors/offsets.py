@@ -28,6 +28,10 @@ class FetchGaps:
             bisect.insort(self._gaps.setdefault(tp, []), (last + 1, offset))
         self._last[tp] = offset
 
+    def last(self, tp: Hashable) -> int | None:
+        """The offset of the last record fetched for `tp` since it was positioned, if known."""
+        return self._last.get(tp)
+
     def reading_from(self, tp: Hashable, offset: int | None) -> None:
         """`tp` was positioned at `offset` (a seek): the next record follows it, not the last
         one fetched. `None`: where it reads next is unknown (no gap before the next record)."""

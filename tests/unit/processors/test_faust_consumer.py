@@ -89,3 +89,19 @@ def test_a_first_commit_starts_at_the_first_acked_offset() -> None:
     consumer._committed_offset[TP_] = None
     consumer._fetch_gaps.reading_from(TP_, None)
     assert consumer._new_offset(TP_) == 9
+
+
+def test_a_dropped_last_record_is_read_again_once_it_stayed() -> None:
+    """Nothing after it was acknowledged: the fetch having got past it is what tells."""
+    consumer = _consumer(13, [], [], fetched=[13])
+    consumer._holes._patience = 0.0
+    consumer._holes.check(TP_, 13, 0.0)
+    assert consumer._new_offset(TP_) is None
+    assert consumer.__dict__["_skald_rereads"] == {TP_: 13}
+
+
+def test_nothing_fetched_past_the_commit_is_no_hole() -> None:
+    consumer = _consumer(13, [], [], fetched=[])
+    consumer._holes._patience = 0.0
+    assert consumer._new_offset(TP_) is None
+    assert "_skald_rereads" not in consumer.__dict__
