@@ -17,7 +17,7 @@ from faust.transport.drivers import aiokafka as driver
 
 from processors.offsets import FetchGaps, HoleWatch, reachable
 
-FETCH_MAX_WAIT_MS = 20
+FETCH_MAX_WAIT_MS = 500
 # How long a rebalance or a stop waits for in-flight records; longer than a saga batch's own
 # bounded wait for its states (`contexts/sales/fulfillment/worker.py`), so a batch that is
 # working finishes first.
@@ -33,8 +33,9 @@ class _ReadCommittedThread(driver.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
         consumer._isolation_level = "read_committed"  # the fetcher is built from it on start
-        # Faust hard-codes a 1.5 s fetch wait. A parked read_committed fetch is not woken by a
-        # commit marker, so every hop through a transactional topic could wait that long.
+        # A parked read_committed fetch is answered as soon as a commit marker makes records
+        # readable (Kafka 4.1, measured: commit to delivery p50 5 ms at a 20 ms and at a
+        # 1.5 s wait), so the wait only decides how often an idle worker asks: rarely.
         consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
         return consumer
 

@@ -216,7 +216,9 @@ class Services:
         connection = self.settings.kafka_connection()
         bus = CommandBus(
             Producer(kafka_config.producer_config(connection)),
-            Consumer(kafka_config.reader_config(connection, self.settings.group("skald.reader"))),
+            Consumer(
+                kafka_config.reply_reader_config(connection, self.settings.group("skald.reader"))
+            ),
             self.settings.topic(REPLY_TOPIC.name),
             self.command_mapper,
             {t.aggregate.name: t.commands for t in self.topologies()},
