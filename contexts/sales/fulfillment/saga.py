@@ -25,6 +25,11 @@ Timers mean a participant failed, never that Skald is busy (the watchdog's `Tick
   the pivot's phases keep their capped backoff.
 * The pivot is the confirmation: confirming and shipping have no deadline (a deadline there
   cancelled orders whose confirmation had landed, its reply late).
+
+State stays bounded: a final saga is remembered for `retention_seconds` (duplicates and late
+answers find it and change nothing), then forgotten (`expired`). A message about a saga the
+worker does not know that is older than the retention is ignored (`too_old`): it can only be
+about a forgotten saga, or work that waited longer than the retention.
 """
 
 from __future__ import annotations
@@ -85,6 +90,7 @@ class Timing:
     redrive_seconds: float = 5.0  # first re-send of a step whose answer is truly missing
     max_resends: int = 5  # re-sends per phase before a timed phase gives up
     max_backoff_seconds: float = 60.0  # longest wait between two re-sends
+    retention_seconds: float = 86400.0  # how long a final saga is remembered
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,12 +110,13 @@ class Saga:
     reason: str = ""  # why it was cancelled
     resends: int = 0  # re-sends of this phase's steps so far
     look_at: float = 0.0  # epoch seconds: when the watchdog looks at the saga next; 0: never
+    # (a final saga: when it is forgotten)
 
     @property
     def due(self) -> float:
         """When the watchdog should look next (epoch seconds); 0: never."""
         if not is_live(self):
-            return 0.0
+            return self.look_at  # final: when it may be forgotten
         times = [t for t in (self.look_at, self.deadline if self.phase in _TIMED else 0) if t]
         return min(times, default=0.0)
 
@@ -134,6 +141,17 @@ def react(
     after = _next(current, message, now, timing)
     fresh = after.phase != current.phase
     return after, [s for s in commands_for(after) if fresh or s.step not in current.pending]
+
+
+def expired(saga: Saga, now: datetime) -> bool:
+    """Whether a final saga has been remembered for its retention and may be forgotten."""
+    return not is_live(saga) and 0 < saga.look_at <= now.timestamp()
+
+
+def too_old(sent_at: float, now: datetime, timing: Timing) -> bool:
+    """Whether a message sent at `sent_at` (epoch seconds) about a saga nobody remembers is
+    past the retention: it may be about a saga already forgotten, so it starts nothing."""
+    return 0 < sent_at < now.timestamp() - timing.retention_seconds
 
 
 def advances(before: Saga | None, after: Saga) -> bool:
@@ -194,11 +212,11 @@ def _answered(saga: Saga, answer: Answered, now: datetime, timing: Timing) -> Sa
     rest = tuple(step for step in saga.pending if step != answer.step)
     if saga.phase is Phase.COMPENSATING:
         done = replace(saga, pending=rest, compensations=(*saga.compensations, answer.step))
-        return done if rest else replace(done, phase=Phase.CANCELLED, look_at=0.0)
+        return done if rest else _final(done, Phase.CANCELLED, now, timing)
     if saga.phase in _PAST_PIVOT and not answer.accepted:
         # Nothing is undone past the pivot: a refused shipment is noted (an operator's case).
         noted = replace(saga, pending=rest, reason=_failure(answer))
-        return noted if rest else replace(noted, phase=Phase.DONE, look_at=0.0)
+        return noted if rest else _final(noted, Phase.DONE, now, timing)
     if not answer.accepted or "PaymentDeclined" in answer.events:
         return _compensate(saga, _failure(answer), now, timing)
     done = replace(saga, pending=rest, steps=(*saga.steps, answer.step))
@@ -216,7 +234,13 @@ def _answered(saga: Saga, answer: Answered, now: datetime, timing: Timing) -> Sa
             dispatch = tuple(f"dispatch:{line.sku}" for line in saga.lines)
             return _enter(done, Phase.SHIPPING, ("ship", *dispatch), now, timing)
         case _:
-            return replace(done, phase=Phase.DONE, look_at=0.0)
+            return _final(done, Phase.DONE, now, timing)
+
+
+def _final(saga: Saga, phase: Phase, now: datetime, timing: Timing) -> Saga:
+    """Done or cancelled: remembered for the retention, then forgotten."""
+    forget_at = now.timestamp() + timing.retention_seconds
+    return replace(saga, phase=phase, look_at=forget_at)
 
 
 def _failure(answer: Answered) -> str:

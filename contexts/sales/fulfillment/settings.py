@@ -28,6 +28,12 @@ class FulfillmentSettings(BaseSettings):
     max_backoff_seconds: float = Field(
         60.0, gt=0, description="Longest wait between two re-sends of a step"
     )
+    retention_seconds: float = Field(
+        86400.0,
+        gt=0,
+        description="How long a finished saga is remembered (duplicates and late answers find "
+        "it) before its state is deleted",
+    )
     watchdog_seconds: float = Field(
         1.0, gt=0, description="How often the watchdog looks for sagas that are due"
     )
@@ -39,5 +45,9 @@ class FulfillmentSettings(BaseSettings):
     def timing(self) -> Timing:
         """The saga's pure clock."""
         return Timing(
-            self.step_seconds, self.redrive_seconds, self.max_resends, self.max_backoff_seconds
+            self.step_seconds,
+            self.redrive_seconds,
+            self.max_resends,
+            self.max_backoff_seconds,
+            self.retention_seconds,
         )

@@ -21,7 +21,15 @@ from contexts.sales.aggregates import ORDER
 from contexts.sales.fulfillment import metrics
 from contexts.sales.fulfillment import serialization as records
 from contexts.sales.fulfillment.messages import Answered, SagaMessage, Tick
-from contexts.sales.fulfillment.saga import Saga, Send, advances, commands_for, react
+from contexts.sales.fulfillment.saga import (
+    Saga,
+    Send,
+    advances,
+    commands_for,
+    expired,
+    react,
+    too_old,
+)
 from contexts.sales.fulfillment.settings import FulfillmentSettings
 from contexts.sales.fulfillment.topics import INBOX, REPLIES, TABLE
 from processors.batches import batches
@@ -80,11 +88,21 @@ def wire(app: faust.App, runtime: Runtime) -> None:
                 return records.from_inbox(value)
         return None
 
-    def advance(message: SagaMessage) -> tuple[bool, list[Send]]:
+    def advance(message: SagaMessage, sent_at: float) -> tuple[bool, list[Send]]:
         """Move one saga by one message: whether its table entry changed, the commands to send."""
         key = message.order_id.encode()
         before = records.load(sagas.get(key))
-        after, sends = react(before, message, datetime.now(UTC), timing)
+        now = datetime.now(UTC)
+        if before is None and too_old(sent_at, now, timing):
+            log.warning("saga %s: ignored a message older than the retention", key)
+            metrics.TOO_OLD.inc()
+            return False, []
+        if before is not None and isinstance(message, Tick) and expired(before, now):
+            del sagas[key]  # a tombstone: the changelog compacts it away
+            schedule.set(key, 0)
+            metrics.FORGOTTEN.inc()
+            return True, []
+        after, sends = react(before, message, now, timing)
         if not advances(before, after):
             log.error("saga %s: refused to move from %s to %s", key, before, after)
             metrics.REFUSED_MOVES.inc()
@@ -117,7 +135,7 @@ def wire(app: faust.App, runtime: Runtime) -> None:
                 rekeyed.append(message)  # an old reply keyed by correlation id: not our partition
             elif message is not None:
                 stream._set_current_event(event)  # table writes go to the event's partition
-                wrote, sends = advance(message)
+                wrote, sends = advance(message, event.message.timestamp or 0.0)
                 changed |= wrote
                 outbox += [(message.order_id, send) for send in sends]
         stream._set_current_event(current)

@@ -19,11 +19,15 @@ FINAL = {"done", "cancelled"}
 
 
 def saga_states(services: Services) -> dict[str, dict[str, Any]]:
-    """The newest state of every saga, from the table's changelog."""
+    """The newest state of every saga the table still holds, from its changelog."""
     topic = services.topic(CHANGELOG)
     states: dict[str, dict[str, Any]] = {}
     for message in read_all(services.settings.kafka_bootstrap, topic):
-        states[(message.key() or b"").decode()] = json.loads(message.value() or b"null")
+        key = (message.key() or b"").decode()
+        if message.value() is None:  # a tombstone: the saga was forgotten
+            states.pop(key, None)
+        else:
+            states[key] = json.loads(message.value() or b"null")
     return states
 
 
@@ -32,6 +36,8 @@ def phase_history(services: Services) -> dict[str, list[str]]:
     topic = services.topic(CHANGELOG)
     history: dict[str, list[str]] = defaultdict(list)
     for message in read_all(services.settings.kafka_bootstrap, topic):
+        if message.value() is None:
+            continue  # a forgotten saga's tombstone
         phase = json.loads(message.value() or b"null")["phase"]
         phases = history[(message.key() or b"").decode()]
         if not phases or phases[-1] != phase:

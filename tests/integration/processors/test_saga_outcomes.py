@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Callable
 
 import httpx
 from confluent_kafka import Producer
 
 from contexts.payments.payment.commands import VoidPayment
+from contexts.sales.fulfillment.topics import CHANGELOG
 from eventstore import kafka_config
 from producers.command_bus import REPLY_TOPIC
 from producers.messages import CommandMessage
 from skald.services import Services
 from tests.integration.commands.harness import ProcessFactory, SkaldProcess
-from tests.integration.processors.conftest import start_worker
+from tests.integration.kafka_probe import read_all
+from tests.integration.processors.conftest import WORKER_ENV, start_worker
 from tests.integration.processors.sagas import (
     events_by_type,
     phase_history,
@@ -180,3 +184,58 @@ def _queue_junk_payments(services: Services, count: int) -> None:
             except BufferError:  # the local queue is full: let deliveries make room
                 producer.poll(0.5)
     assert producer.flush(60) == 0
+
+
+def test_a_finished_saga_is_forgotten_and_an_old_message_starts_nothing(
+    services: Services, api: SkaldProcess, processor: SkaldProcess, spawn: ProcessFactory
+) -> None:
+    start_worker(spawn, env={**WORKER_ENV, "SKALD_FULFILLMENT_RETENTION_SECONDS": "3"})
+    restock(api.url, "SKU-R", 5)
+    order_id = place(api.url, {"SKU-R": 1}, "tok_visa")
+
+    # Done, remembered for 3 s, then deleted: the changelog ends in a tombstone.
+    history = _changelog_of(services, order_id, until=lambda values: values[-1] is None)
+    assert json.loads(history[-2] or b"null")["phase"] == "done"
+
+    # The order's OrderPlaced again, an hour old (as a re-read of an old offset would be): the
+    # saga it was about is forgotten, so nothing starts again.
+    orders = services.topic("sales.order.events")
+    placed = next(
+        m
+        for m in read_all(services.settings.kafka_bootstrap, orders)
+        if m.key() == order_id.encode()
+    )
+    producer = Producer(kafka_config.producer_config(services.settings.kafka_connection()))
+    hour_ago_ms = int((time.time() - 3600) * 1000)
+    producer.produce(
+        orders,
+        key=placed.key(),
+        value=placed.value(),
+        headers=placed.headers(),
+        timestamp=hour_ago_ms,
+    )
+    producer.flush(10)
+    later = place(api.url, {"SKU-R": 1}, "tok_visa")  # read after the old one, same worker
+    wait_final(services, [later])
+
+    assert _changelog_of(services, order_id, until=lambda _: True) == history
+    reserved = events_by_type(services, "inventory.stock.events")[order_id]
+    assert reserved == {"StockReserved": 1, "StockShipped": 1}
+
+
+def _changelog_of(
+    services: Services, order_id: str, until: Callable[[list[bytes | None]], bool]
+) -> list[bytes | None]:
+    """The saga's changelog values in order, once `until` holds for them (30 s at most)."""
+    topic = services.topic(CHANGELOG)
+    deadline = time.monotonic() + 30
+    while True:
+        values = [
+            m.value()
+            for m in read_all(services.settings.kafka_bootstrap, topic)
+            if m.key() == order_id.encode()
+        ]
+        if values and until(values):
+            return values
+        assert time.monotonic() < deadline, f"saga {order_id} changelog: {values}"
+        time.sleep(0.5)

@@ -6,11 +6,22 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from contexts.sales.fulfillment.messages import Answered, CardGiven, Line, OrderWasPlaced, Tick
-from contexts.sales.fulfillment.saga import Phase, Saga, Timing, advances, backoff, react
+from contexts.sales.fulfillment.saga import (
+    Phase,
+    Saga,
+    Timing,
+    advances,
+    backoff,
+    expired,
+    react,
+    too_old,
+)
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 PLACED = OrderWasPlaced("o-1", (Line("A", 2), Line("B", 1)), 1500, NOW)
-TIMING = Timing(step_seconds=10, redrive_seconds=2, max_resends=3, max_backoff_seconds=8)
+TIMING = Timing(
+    step_seconds=10, redrive_seconds=2, max_resends=3, max_backoff_seconds=8, retention_seconds=60
+)
 BUSY = Tick("o-1", stalled=False, caught_up=False)  # participants progressing, ours queued
 STALLED = Tick("o-1", stalled=True, caught_up=False)  # queued for it, no progress
 CAUGHT_UP = Tick("o-1", stalled=False, caught_up=True)  # it handled ours: the answer is missing
@@ -46,7 +57,7 @@ def test_the_happy_path_runs_every_phase_in_order_and_ships_the_stock() -> None:
         ok("ship", "OrderShipped"),
         ok("dispatch:A", "StockShipped"),
     )
-    assert saga.phase is Phase.DONE and saga.due == 0.0
+    assert saga.phase is Phase.DONE and saga.due == NOW.timestamp() + 60  # then forgotten
     assert steps == [
         "reserve:A",
         "reserve:B",
@@ -176,3 +187,27 @@ def test_a_saga_never_moves_back_or_out_of_the_pivot() -> None:
         ok("confirm"), refused, ok("dispatch:A"), ok("dispatch:B"),
     )  # fmt: skip
     assert saga.phase is Phase.DONE and "ship" in saga.reason  # noted, nothing undone
+
+
+def test_a_final_saga_is_remembered_for_its_retention_then_forgotten() -> None:
+    refused = Answered("o-1", "reserve:A", False, (), "InsufficientStock")
+    steps = ("release:A", "release:B", "cancel")
+    cancelled, _ = run(PLACED, refused, *(ok(s) for s in steps), now=at(5))
+    assert cancelled.phase is Phase.CANCELLED and cancelled.due == at(65).timestamp()
+    assert not expired(cancelled, at(64)) and expired(cancelled, at(65))
+    # While remembered, a late or duplicate message changes nothing and sends nothing.
+    again, sends = react(cancelled, ok("reserve:B"), at(30), TIMING)
+    assert again == cancelled and sends == []
+    again, sends = react(cancelled, CAUGHT_UP, at(30), TIMING)
+    assert again == cancelled and sends == []
+
+
+def test_a_live_saga_never_expires_however_old() -> None:
+    saga, _ = run(CardGiven("o-1", "t"), PLACED, ok("reserve:A"), ok("reserve:B"))
+    assert saga.phase is Phase.AUTHORIZING and not expired(saga, at(10**6))
+
+
+def test_only_a_message_older_than_the_retention_is_too_old() -> None:
+    assert too_old(NOW.timestamp() - 61, NOW, TIMING)
+    assert not too_old(NOW.timestamp() - 59, NOW, TIMING)
+    assert not too_old(0.0, NOW, TIMING)  # no timestamp: not known to be old
