@@ -26,3 +26,12 @@ def process_cpu_seconds(pid: int) -> float:
         return 0.0
     # After the command name: state is field 3 of stat(5), utime and stime are fields 14, 15.
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a live process and its direct children (PostgreSQL's backends)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return process_cpu_seconds(pid) + sum(process_cpu_seconds(int(c)) for c in children)

@@ -10,13 +10,16 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
+from pathlib import Path
 
 from bench.namespace import drop_namespace
-from bench.processes import process_cpu_seconds, spawn_skald
+from bench.processes import process_cpu_seconds, spawn_skald, tree_cpu_seconds
 from skald.provision import apply_topic_specs, create_read_models
 from skald.registry import CONTEXTS
 from skald.services import Services
 from skald.settings import Settings
+
+_REPO = Path(__file__).resolve().parents[1]
 
 
 class Stack:
@@ -53,6 +56,20 @@ class Stack:
         used: dict[str, float] = {}
         for role, process in zip(self._roles, self._processes, strict=True):
             used[role] = used.get(role, 0.0) + process_cpu_seconds(process.pid)
+        return used
+
+    def service_cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds Kafka, PostgreSQL and OpenSearch have used so far, where the native
+        stack (`deploy/local`) runs them here; empty for services elsewhere. They serve
+        anything else running on the machine too: read them on a quiet machine."""
+        run = Path(os.environ.get("SKALD_STACK_DIR") or _REPO / ".stack") / "run"
+        used: dict[str, float] = {}
+        for service in ("kafka", "postgres", "opensearch"):
+            try:
+                pid = int((run / f"{service}.pid").read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                continue
+            used[service] = tree_cpu_seconds(pid)
         return used
 
     def stop(self) -> None:
