@@ -50,10 +50,15 @@ class Settings(BaseSettings):
     )
     topic_partitions: int = Field(3, ge=1, description="Partitions for new event topics")
     topic_replication: int = Field(
-        1, ge=1, description="Replication factor for new topics (3 on MSK)"
+        3,
+        ge=1,
+        description="Replication factor of new topics (MSK-safe; a cluster with fewer brokers "
+        "gets one replica per broker)",
     )
     topic_min_insync_replicas: int = Field(
-        1, ge=1, description="min.insync.replicas for new topics (2 on MSK)"
+        2,
+        ge=1,
+        description="min.insync.replicas of topics (MSK-safe; lowered with the replication)",
     )
     command_timeout_seconds: float = Field(
         5.0, gt=0, description="How long the API waits for a command's reply before a 504"
