@@ -12,7 +12,7 @@ DEFAULTS = TopicDefaults(partitions=3, replication=3, min_insync_replicas=2, nam
 EVENTS = TopicSpec("sales.order.events", dict(EVENT_TOPIC_CONFIG), events=True)
 
 
-def _existing(partitions: int = 3, replication: int = 3, **config: str) -> ExistingTopic:
+def _existing(config: dict[str, str], partitions: int = 3, replication: int = 3) -> ExistingTopic:
     return ExistingTopic(partitions, replication, {"min.insync.replicas": "2", **config})
 
 
@@ -32,7 +32,7 @@ def test_one_local_broker_scales_replication_down_and_says_so() -> None:
 
 
 def test_a_matching_topic_is_unchanged() -> None:
-    cluster = ClusterState(3, {"t1.sales.order.events": _existing(**EVENT_TOPIC_CONFIG)})
+    cluster = ClusterState(3, {"t1.sales.order.events": _existing(EVENT_TOPIC_CONFIG)})
     plan = plan_topics([EVENTS], DEFAULTS, cluster)
     assert [t.action for t in plan.topics] == [Action.UNCHANGED]
     assert not plan.pending and not plan.refused
@@ -40,14 +40,14 @@ def test_a_matching_topic_is_unchanged() -> None:
 
 def test_cleanup_policy_lists_compare_as_sets() -> None:
     spec = TopicSpec("o", {"cleanup.policy": "compact,delete"})
-    cluster = ClusterState(1, {"t1.o": _existing(**{"cleanup.policy": "delete,compact"})})
+    cluster = ClusterState(1, {"t1.o": _existing({"cleanup.policy": "delete,compact"})})
     assert plan_topics([spec], DEFAULTS, cluster).topics[0].action is Action.UNCHANGED
 
 
 def test_a_config_change_is_planned_for_the_changed_keys_only() -> None:
     spec = TopicSpec("r", {"cleanup.policy": "delete", "retention.ms": "60000"})
     cluster = ClusterState(
-        3, {"t1.r": _existing(**{"cleanup.policy": "delete", "retention.ms": "1"})}
+        3, {"t1.r": _existing({"cleanup.policy": "delete", "retention.ms": "1"})}
     )
     (change,) = plan_topics([spec], DEFAULTS, cluster).topics
     assert change.action is Action.CHANGE
@@ -67,7 +67,7 @@ def test_min_insync_follows_the_topics_real_replication() -> None:
 
 
 def test_more_partitions_on_a_keyed_topic_are_refused() -> None:
-    cluster = ClusterState(3, {"t1.sales.order.events": _existing(2, **EVENT_TOPIC_CONFIG)})
+    cluster = ClusterState(3, {"t1.sales.order.events": _existing(EVENT_TOPIC_CONFIG, 2)})
     plan = plan_topics([EVENTS], DEFAULTS, cluster)
     (change,) = plan.refused
     assert "keyed" in change.refusals[0] and "2 -> 3" in change.refusals[0]
@@ -77,7 +77,7 @@ def test_more_partitions_on_a_keyed_topic_are_refused() -> None:
 def test_an_unkeyed_topic_grows_but_never_shrinks() -> None:
     grow = TopicSpec("u", {"cleanup.policy": "delete"}, partitions=4, keyed=False)
     shrink = TopicSpec("v", {"cleanup.policy": "delete"}, partitions=1, keyed=False)
-    existing = _existing(2, **{"cleanup.policy": "delete"})
+    existing = _existing({"cleanup.policy": "delete"}, 2)
     cluster = ClusterState(3, {"t1.u": existing, "t1.v": existing})
     grown, shrunk = plan_topics([grow, shrink], DEFAULTS, cluster).topics
     assert grown.action is Action.CHANGE and grown.add_partitions and grown.partitions == 4
@@ -86,7 +86,7 @@ def test_an_unkeyed_topic_grows_but_never_shrinks() -> None:
 
 def test_an_event_topics_cleanup_policy_never_changes() -> None:
     compacted = TopicSpec("sales.order.events", {"cleanup.policy": "compact"}, events=True)
-    cluster = ClusterState(3, {"t1.sales.order.events": _existing(**EVENT_TOPIC_CONFIG)})
+    cluster = ClusterState(3, {"t1.sales.order.events": _existing(EVENT_TOPIC_CONFIG)})
     (change,) = plan_topics([compacted], DEFAULTS, cluster).refused
     assert "store of record" in change.refusals[0]
     # Any other topic may change its policy.
