@@ -6,6 +6,7 @@ a topic stay as they are.
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import Future
 
 from confluent_kafka import KafkaError, KafkaException
@@ -101,6 +102,22 @@ def _unless(future: Future[None], code: int) -> None:
             raise
 
 
+def converge(
+    admin: AdminClient, specs: list[TopicSpec], defaults: TopicDefaults, timeout: float = 30.0
+) -> TopicPlan:
+    """Plan, apply, and wait until the cluster reports the result: brokers learn new topics
+    and configs from the controller a moment later, and the next plan must find nothing to
+    do. Returns the plan that was applied; `TopicChangeRefused` changes nothing."""
+    plan = plan_on_cluster(admin, specs, defaults, timeout)
+    apply_plan(admin, plan, timeout)
+    deadline = time.monotonic() + timeout
+    while plan.pending and plan_on_cluster(admin, specs, defaults, timeout).pending:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the cluster did not show the applied topics within {timeout} s")
+        time.sleep(0.2)
+    return plan
+
+
 def apply_topics(
     admin: AdminClient, specs: list[TopicSpec], defaults: TopicDefaults, timeout: float = 30.0
 ) -> list[TopicResult]:
@@ -108,6 +125,4 @@ def apply_topics(
 
     Raises `TopicChangeRefused` (and changes nothing) when a spec would break keyed ordering.
     """
-    plan = plan_on_cluster(admin, specs, defaults, timeout)
-    apply_plan(admin, plan, timeout)
-    return plan.results()
+    return converge(admin, specs, defaults, timeout).results()

@@ -96,13 +96,53 @@ def _plan_one(spec: TopicSpec, defaults: TopicDefaults, cluster: ClusterState) -
     partitions = spec.partitions or defaults.partitions
     existing = cluster.topics.get(name)
     if existing is None:
-        replication = defaults.replication_on(cluster.brokers)
-        notes: tuple[str, ...] = ()
-        if replication < defaults.replication:
-            notes = (f"replication {replication}: the cluster has {cluster.brokers} broker(s)",)
-        created = {**spec.config, "min.insync.replicas": str(defaults.min_insync_for(replication))}
-        return TopicChange(name, Action.CREATE, partitions, replication, created, notes=notes)
+        return _create(name, spec, partitions, defaults, cluster.brokers)
+    config, changes, refusals = _config_diff(spec, defaults, existing)
+    grow, partition_change, partition_refusal = _partition_diff(spec, partitions, existing)
+    changes += partition_change
+    refusals += partition_refusal
+    notes: tuple[str, ...] = ()
+    if existing.replication < defaults.replication_on(cluster.brokers):
+        notes = (
+            f"replication {existing.replication}, declared {defaults.replication}: "
+            "apply does not reassign replicas",
+        )
+    if refusals:
+        action = Action.REFUSED
+    elif changes:
+        action = Action.CHANGE
+    else:
+        action = Action.UNCHANGED
+    changed = action is Action.CHANGE
+    return TopicChange(
+        name,
+        action,
+        partitions if changed and grow else existing.partitions,
+        existing.replication,
+        config if changed else {},
+        grow and changed,
+        tuple(changes),
+        tuple(refusals),
+        notes,
+    )
 
+
+def _create(
+    name: str, spec: TopicSpec, partitions: int, defaults: TopicDefaults, brokers: int
+) -> TopicChange:
+    replication = defaults.replication_on(brokers)
+    notes: tuple[str, ...] = ()
+    if replication < defaults.replication:
+        notes = (f"replication {replication}: the cluster has {brokers} broker(s)",)
+    config = {**spec.config, "min.insync.replicas": str(defaults.min_insync_for(replication))}
+    return TopicChange(name, Action.CREATE, partitions, replication, config, notes=notes)
+
+
+def _config_diff(
+    spec: TopicSpec, defaults: TopicDefaults, existing: ExistingTopic
+) -> tuple[dict[str, str], list[str], list[str]]:
+    """The declared keys that differ: (what to set, sentences, refusals)."""
+    # min.insync.replicas follows the topic's real replicas: never more than it can meet.
     wanted = {
         **spec.config,
         "min.insync.replicas": str(defaults.min_insync_for(existing.replication)),
@@ -122,47 +162,28 @@ def _plan_one(spec: TopicSpec, defaults: TopicDefaults, cluster: ClusterState) -
             continue
         config[key] = value
         changes.append(f"{key}: {current} -> {value}")
+    return config, changes, refusals
 
-    add_partitions = False
+
+def _partition_diff(
+    spec: TopicSpec, partitions: int, existing: ExistingTopic
+) -> tuple[bool, list[str], list[str]]:
+    """(whether to add partitions, sentences, refusals)."""
+    step = f"partitions {existing.partitions} -> {partitions}"
     if partitions < existing.partitions:
-        refusals.append(
-            f"partitions {existing.partitions} -> {partitions}: Kafka cannot remove partitions"
+        return False, [], [f"{step}: Kafka cannot remove partitions"]
+    if partitions > existing.partitions and spec.keyed:
+        return (
+            False,
+            [],
+            [
+                f"{step}: the topic is keyed, so keys would move to other partitions and lose "
+                "their order (migrate to a new topic instead)"
+            ],
         )
-    elif partitions > existing.partitions and spec.keyed:
-        refusals.append(
-            f"partitions {existing.partitions} -> {partitions}: the topic is keyed, so keys would "
-            "move to other partitions and lose their order (migrate to a new topic instead)"
-        )
-    elif partitions > existing.partitions:
-        add_partitions = True
-        changes.append(f"partitions: {existing.partitions} -> {partitions}")
-    else:
-        partitions = existing.partitions
-
-    replica_notes: tuple[str, ...] = ()
-    if existing.replication < defaults.replication_on(cluster.brokers):
-        replica_notes = (
-            f"replication {existing.replication}, declared {defaults.replication}: "
-            "apply does not reassign replicas",
-        )
-    if refusals:
-        action = Action.REFUSED
-        partitions = existing.partitions
-    elif changes:
-        action = Action.CHANGE
-    else:
-        action = Action.UNCHANGED
-    return TopicChange(
-        name,
-        action,
-        partitions,
-        existing.replication,
-        config if action is Action.CHANGE else {},
-        add_partitions and action is Action.CHANGE,
-        tuple(changes),
-        tuple(refusals),
-        replica_notes,
-    )
+    if partitions > existing.partitions:
+        return True, [f"partitions: {existing.partitions} -> {partitions}"], []
+    return False, [], []
 
 
 def _normal(key: str, value: str | None) -> str | None:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from eventstore.aggregate import DEFAULT_OUTCOME_RETENTION_MS
-from eventstore.topic_admin import apply_plan, plan_on_cluster
+from eventstore.topic_admin import converge, plan_on_cluster
 from eventstore.topic_plan import TopicPlan
 from eventstore.topics import TopicResult, TopicSpec
 from processors.app import leader_spec
@@ -43,11 +43,16 @@ def plan_topic_specs(services: Services) -> TopicPlan:
     return plan_on_cluster(services.admin, specs, settings.topic_defaults())
 
 
-def apply_topic_specs(services: Services) -> list[TopicResult]:
+def apply_topic_plan(services: Services) -> TopicPlan:
     """Create and reconfigure every declared topic; `TopicChangeRefused` changes nothing."""
-    plan = plan_topic_specs(services)
-    apply_plan(services.admin, plan)
-    return plan.results()
+    settings = services.settings
+    specs = declared_topics(services.contexts, settings.idempotency_retention_ms)
+    return converge(services.admin, specs, settings.topic_defaults())
+
+
+def apply_topic_specs(services: Services) -> list[TopicResult]:
+    """`apply_topic_plan`, as what happened to each topic."""
+    return apply_topic_plan(services).results()
 
 
 def create_read_models(services: Services) -> list[str]:

@@ -6,10 +6,9 @@ import typer
 from confluent_kafka import KafkaException
 from rich.table import Table
 
-from eventstore.topic_admin import apply_plan
-from eventstore.topic_plan import Action, TopicPlan
+from eventstore.topic_plan import Action, TopicChangeRefused, TopicPlan
 from skald.cli.common import build_services, console, fail
-from skald.provision import plan_topic_specs
+from skald.provision import apply_topic_plan, plan_topic_specs
 from skald.services import Services
 
 app = typer.Typer(help="Compare the declared topics with the cluster, and apply them.")
@@ -51,17 +50,15 @@ def apply() -> None:
 
 def apply_topics_or_fail(services: Services) -> None:
     """What `skald topics apply` and `skald setup` do: one path for every topic change."""
-    topic_plan = _plan(services)
-    if topic_plan.refused:
-        _show(topic_plan)
-        fail(_refusal(topic_plan))
+    try:
+        topic_plan = apply_topic_plan(services)
+    except TopicChangeRefused as refused:
+        _show(refused.plan)
+        fail(_refusal(refused.plan))
+    except (KafkaException, TimeoutError) as error:
+        fail(f"Kafka at {services.settings.kafka_bootstrap}: {error}")
     if not topic_plan.pending:
         console.print(f"topics: nothing to change ({len(topic_plan.topics)} up to date)")
-        return
-    try:
-        apply_plan(services.admin, topic_plan)
-    except KafkaException as error:
-        fail(f"Kafka at {services.settings.kafka_bootstrap}: {error}")
     for change in topic_plan.pending:
         done = "created" if change.action is Action.CREATE else "changed"
         detail = "; ".join(change.changes) or _shape(change.partitions, change.replication)
