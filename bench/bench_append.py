@@ -32,7 +32,8 @@ from command_processor.session import TransactionSession
 from contexts.sales.order.events import OrderItem, OrderPlaced
 from eventstore import kafka_config
 from eventstore.outgoing import OutgoingEvent, Stream
-from eventstore.topics import TopicSpec, apply_topics
+from eventstore.topic_admin import apply_topics
+from eventstore.topics import TopicSpec
 from skald.registry import CONTEXTS
 from skald.services import Services
 from skald.settings import REPO_ROOT, Settings

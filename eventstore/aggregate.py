@@ -74,7 +74,7 @@ class AggregateType(Generic[S]):
     ) -> tuple[TopicSpec, ...]:
         """The four co-partitioned topics of this aggregate type."""
         return (
-            TopicSpec(self.events_topic, dict(EVENT_TOPIC_CONFIG)),
+            TopicSpec(self.events_topic, dict(EVENT_TOPIC_CONFIG), events=True),
             TopicSpec(self.commands_topic, dict(COMMAND_TOPIC_CONFIG)),
             TopicSpec(self.state_topic, dict(STATE_TOPIC_CONFIG)),
             TopicSpec(self.outcomes_topic, outcomes_topic_config(outcome_retention_ms)),

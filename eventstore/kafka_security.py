@@ -1,28 +1,15 @@
-"""How Skald's Kafka clients authenticate: PLAINTEXT locally, TLS and IAM on Amazon MSK.
+"""How Skald's librdkafka clients authenticate: PLAINTEXT locally, TLS and IAM on Amazon MSK.
 
-MSK IAM is SASL/OAUTHBEARER whose token is a SigV4-presigned URL, signed locally from the
-usual AWS credential chain by `aws-msk-iam-sasl-signer-python` (the `msk` extra).
+MSK IAM is SASL/OAUTHBEARER whose token is a SigV4-presigned URL; how tokens are made and
+refreshed for clients that live for months is in `oauth_tokens.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from eventstore.kafka_connection import KafkaConnection
-
-OAuthCallback = Callable[[str], tuple[str, float]]
-
-
-def msk_iam_token_callback(region: str) -> OAuthCallback:
-    """confluent-kafka's `oauth_cb`: a fresh MSK IAM token and its expiry (epoch seconds)."""
-    from aws_msk_iam_sasl_signer import MSKAuthTokenProvider  # optional: only MSK needs it
-
-    def token(_config: str) -> tuple[str, float]:
-        value, expiry_ms = MSKAuthTokenProvider.generate_auth_token(region)
-        return value, expiry_ms / 1000
-
-    return token
+from eventstore.oauth_tokens import oauth_callback
 
 
 def security_config(connection: KafkaConnection) -> dict[str, Any]:
@@ -30,13 +17,16 @@ def security_config(connection: KafkaConnection) -> dict[str, Any]:
     config: dict[str, Any] = {"security.protocol": connection.security_protocol}
     if connection.ssl_ca_location:
         config["ssl.ca.location"] = connection.ssl_ca_location
-    if connection.auth == "msk-iam":
-        assert connection.aws_region is not None  # enforced by KafkaConnection
+    tokens = connection.oauth_tokens()
+    if tokens is not None:
         config.update(
             {
-                "security.protocol": "SASL_SSL",  # IAM auth only exists over TLS
+                "security.protocol": connection.sasl_protocol,
                 "sasl.mechanism": "OAUTHBEARER",
-                "oauth_cb": msk_iam_token_callback(connection.aws_region),
+                # Called by librdkafka's background thread at start and at 80% of each
+                # token's lifetime (confluent-kafka >= 2.13); open connections re-authenticate
+                # with the new token before their session ends (KIP-368).
+                "oauth_cb": oauth_callback(tokens),
             }
         )
     return config

@@ -59,6 +59,17 @@ def build_app(
     )
 
 
+def leader_topic() -> str:
+    """The logical name of the topic Faust's leader assignor creates for the app (it names it
+    after the app id, `<app id>-__assignor-__leader`)."""
+    return f"{APP_NAME}-__assignor-__leader"
+
+
+def leader_spec() -> TopicSpec:
+    """Faust's leader topic, declared so the worker never creates a topic itself."""
+    return TopicSpec(leader_topic(), {"cleanup.policy": "delete"}, partitions=1, keyed=False)
+
+
 def changelog_spec(table: str) -> TopicSpec:
     """A table's changelog, declared so `skald setup` creates it before any worker starts
     (nothing relies on auto-creation); compacted: the newest value per key is the state."""

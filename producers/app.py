@@ -6,8 +6,9 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 
 import prometheus_client
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
+from producers.auth import AUTH_RESPONSES, ApiAuth, authorization
 from producers.errors import EDGE_RESPONSES, install_error_handlers
 from producers.limits import BodySizeLimit
 
@@ -17,8 +18,12 @@ def create_app(
     max_body_bytes: int,
     open_clients: Callable[[], None],
     close_clients: Callable[[], None],
+    auth: ApiAuth | None = None,
 ) -> FastAPI:
-    """The HTTP API: opens the clients before the first request, closes them on shutdown."""
+    """The HTTP API: opens the clients before the first request, closes them on shutdown.
+
+    With `auth`, every context route needs a bearer token with its scope (`producers/auth.py`).
+    """
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -41,6 +46,10 @@ def create_app(
 
     app.mount("/metrics", prometheus_client.make_asgi_app())  # Prometheus scrapes the API here
 
+    responses = EDGE_RESPONSES if auth is None else {**EDGE_RESPONSES, **AUTH_RESPONSES}
+    # Authorization runs first: an unauthorized request is refused before admission or a body.
+    dependencies = [] if auth is None else [Depends(authorization(auth))]
     for router in routers:
-        app.include_router(router, responses=EDGE_RESPONSES)  # a route's own entries win
+        # A route's own response entries win.
+        app.include_router(router, responses=responses, dependencies=dependencies)
     return app

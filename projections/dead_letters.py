@@ -14,6 +14,7 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 
 from eventstore.envelope import Headers, header_value
 from eventstore.position import Position
+from eventstore.topics import TopicSpec
 from projections.model import Projected, RawRecord, TransientSinkError
 
 PREFIX = "skald_dlq_"
@@ -22,6 +23,13 @@ PREFIX = "skald_dlq_"
 def dead_letter_topic(projection: str) -> str:
     """The logical (un-namespaced) dead-letter topic of a projection."""
     return f"{projection}.dlq"
+
+
+def dead_letter_spec(projection: str) -> TopicSpec:
+    """A projection's dead letters: one partition (read back in failure order), kept forever."""
+    return TopicSpec(
+        dead_letter_topic(projection), {"retention.ms": "-1"}, partitions=1, keyed=False
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,14 +25,14 @@ from eventstore.mapper import EventMapper
 from eventstore.outgoing import EventRecordFactory
 from eventstore.partition_counts import PartitionCounts
 from eventstore.schemas import SchemaRepository
-from eventstore.topics import TopicSpec, apply_topics
+from eventstore.topic_admin import apply_topics
 from eventstore.upcasting import Upcasters
 from processors.app import APP_NAME
 from producers.admission import Admission, admission_gate
 from producers.backlog import Backlog, BacklogMonitor
 from producers.command_bus import REPLY_TOPIC, CommandBus
 from projections.consistency import consistent_with
-from projections.dead_letters import DeadLetterWriter, dead_letter_topic
+from projections.dead_letters import DeadLetterWriter, dead_letter_spec
 from projections.decoding import Decoder, decoder_for
 from projections.model import OpenSearchProjection, PostgresProjection, Sink
 from projections.opensearch import OpenSearchSink
@@ -304,8 +304,9 @@ class Services:
 
     def dead_letter_writer(self, name: str) -> DeadLetterWriter:
         """The projection's dead-letter topic writer; creates the topic if missing."""
-        spec = TopicSpec(dead_letter_topic(name), {"retention.ms": "-1"}, partitions=1)
-        (created,) = apply_topics(self.admin, [spec], self.settings.topic_defaults())
+        (created,) = apply_topics(
+            self.admin, [dead_letter_spec(name)], self.settings.topic_defaults()
+        )
         return DeadLetterWriter(self.dead_letter_producer, created.topic, name)
 
     def reader(self) -> Consumer:

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from eventstore.kafka_connection import KafkaConnection
 from eventstore.topics import TopicDefaults, namespaced
+from producers.bearer_tokens import TokenRules
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,10 +51,15 @@ class Settings(BaseSettings):
     )
     topic_partitions: int = Field(3, ge=1, description="Partitions for new event topics")
     topic_replication: int = Field(
-        1, ge=1, description="Replication factor for new topics (3 on MSK)"
+        3,
+        ge=1,
+        description="Replication factor of new topics (MSK-safe; a cluster with fewer brokers "
+        "gets one replica per broker)",
     )
     topic_min_insync_replicas: int = Field(
-        1, ge=1, description="min.insync.replicas for new topics (2 on MSK)"
+        2,
+        ge=1,
+        description="min.insync.replicas of topics (MSK-safe; lowered with the replication)",
     )
     command_timeout_seconds: float = Field(
         5.0, gt=0, description="How long the API waits for a command's reply before a 504"
@@ -94,12 +100,43 @@ class Settings(BaseSettings):
         description="Prometheus metrics port of `skald project`, `process`, `worker` (0: off)",
     )
     log_level: str = Field("INFO", description="Python log level")
+    auth_jwks_url: str | None = Field(
+        None,
+        description="JWKS URL of the token issuer (Cognito: <issuer>/.well-known/jwks.json); "
+        "when set, every API route needs a bearer JWT. Unset: no authentication (local)",
+    )
+    auth_issuer: str | None = Field(None, description="Required `iss` of bearer tokens")
+    auth_audience: str | None = Field(
+        None, description="Required `aud` of bearer tokens (Cognito access tokens: client_id)"
+    )
+    auth_commands_scope: str = Field(
+        "skald/commands", min_length=1, description="Scope a token needs for writes"
+    )
+    auth_queries_scope: str = Field(
+        "skald/queries", min_length=1, description="Scope a token needs for reads"
+    )
 
     @model_validator(mode="after")
     def _iam_needs_a_region(self) -> Settings:
         if self.kafka_auth == "msk-iam" and not self.aws_region:
             raise ValueError("SKALD_KAFKA_AUTH=msk-iam needs SKALD_AWS_REGION")
         return self
+
+    @model_validator(mode="after")
+    def _auth_is_complete(self) -> Settings:
+        if self.auth_jwks_url and not (self.auth_issuer and self.auth_audience):
+            raise ValueError(
+                "SKALD_AUTH_JWKS_URL needs SKALD_AUTH_ISSUER and SKALD_AUTH_AUDIENCE: a token "
+                "is only checked against an issuer and audience that are named"
+            )
+        return self
+
+    def token_rules(self) -> TokenRules | None:
+        """What a bearer token must satisfy; None when authentication is off."""
+        if not self.auth_jwks_url:
+            return None
+        assert self.auth_issuer and self.auth_audience  # enforced above
+        return TokenRules(self.auth_jwks_url, self.auth_issuer, self.auth_audience)
 
     def kafka_connection(self) -> KafkaConnection:
         """Where the cluster is and how to authenticate, for every Kafka client."""

@@ -22,6 +22,8 @@ def worker_app(services: Services, datadir: Path) -> faust.App:
         settings.kafka_bootstrap,
         broker_credentials(settings.kafka_connection()),
         settings.topic_partitions,
+        # Only for a topic Faust finds missing: `skald topics apply` declares them all (and
+        # scales the replication down to a small cluster), so Faust creates nothing.
         settings.topic_replication,
         datadir,
     )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import prometheus_client
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from skald import logs
@@ -17,10 +18,21 @@ console = Console(stderr=True)
 
 
 def build_services() -> Services:
-    """Settings from the environment, logging configured, clients built lazily."""
-    settings = Settings()
+    """Settings from the environment, logging configured, clients built lazily.
+
+    Invalid settings end the command with one line per problem, naming the variable."""
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        fail("invalid settings: " + "; ".join(_setting_problem(e) for e in error.errors()))
     logs.configure(settings.log_level)
     return Services(settings, CONTEXTS)
+
+
+def _setting_problem(error: Any) -> str:
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    location = "_".join(str(part) for part in error.get("loc", ()))
+    return f"SKALD_{location.upper()}: {message}" if location else message
 
 
 def fail(message: str) -> NoReturn:

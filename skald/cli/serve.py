@@ -1,4 +1,4 @@
-"""`skald setup|api|project|run|topics`: provision, serve the API, run projectors."""
+"""`skald setup|api|project|run`: provision, serve the API, run projectors."""
 
 from __future__ import annotations
 
@@ -9,36 +9,23 @@ from typing import Annotated
 
 import typer
 import uvicorn
-from confluent_kafka import KafkaException
 from opensearchpy.exceptions import OpenSearchException
 from sqlalchemy.exc import SQLAlchemyError
 
 from skald.cli.common import build_services, console, fail, serve_metrics
-from skald.provision import apply_topic_specs, create_read_models
+from skald.cli.topics import apply_topics_or_fail
+from skald.provision import create_read_models
 from skald.supervisor import Child, supervise
 
 app = typer.Typer()
-topics_app = typer.Typer(help="Manage the event topics.", no_args_is_help=True)
-app.add_typer(topics_app, name="topics")
-
-
-@topics_app.command("apply")
-def topics_apply() -> None:
-    """Create every declared topic that does not exist yet."""
-    services = build_services()
-    try:
-        for result in apply_topic_specs(services):
-            console.print(f"{result.action:>8}  {result.topic}  ({result.partitions} partitions)")
-    except KafkaException as error:
-        fail(f"Kafka at {services.settings.kafka_bootstrap}: {error}")
 
 
 @app.command()
 def setup() -> None:
     """Create topics, read-model tables and indices (safe to repeat)."""
-    topics_apply()
     services = build_services()
     try:
+        apply_topics_or_fail(services)  # the same path as `skald topics apply`
         for name in create_read_models(services):
             console.print(f"   ready  read model {name}")
     except SQLAlchemyError as error:

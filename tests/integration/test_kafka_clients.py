@@ -8,7 +8,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from confluent_kafka import Producer
 
 from eventstore.kafka_config import producer_config
-from eventstore.topics import TopicSpec, apply_topics
+from eventstore.topic_admin import apply_topics
+from eventstore.topics import TopicSpec
 from skald.services import Services
 from tests.integration.kafka_probe import read_all
 

@@ -60,7 +60,8 @@ def throwaway_kafka(
 ) -> Iterator[ThrowawayBroker]:
     """Format, start and wait for a broker in `directory`; stop it by its pid afterwards.
 
-    `overrides` are broker settings beyond the local stack's template and `OVERRIDES`.
+    `overrides` are broker settings beyond the local stack's template and `OVERRIDES`; they
+    may use `${KAFKA_PORT}` and `${KAFKA_CONTROLLER_PORT}`.
     """
     port, controller = free_port(), free_port()
     config = directory / "server.properties"
@@ -68,7 +69,12 @@ def throwaway_kafka(
     text = template.substitute(
         KAFKA_PORT=port, KAFKA_CONTROLLER_PORT=controller, KAFKA_DATA_DIR=directory / "data"
     )
-    extra = {**OVERRIDES, **(overrides or {})}
+    # Overrides may name the broker's ports too (`${KAFKA_PORT}`: another listener beside it).
+    ports = {"KAFKA_PORT": port, "KAFKA_CONTROLLER_PORT": controller}
+    extra = {
+        key: string.Template(value).safe_substitute(ports)
+        for key, value in {**OVERRIDES, **(overrides or {})}.items()
+    }
     config.write_text(text + "".join(f"\n{k}={v}" for k, v in extra.items()) + "\n")
     layout = make_layout()
     # The stack's java command, with the broker's own log in `directory`.

@@ -11,7 +11,8 @@ from confluent_kafka import Consumer, TopicPartition
 
 from command_processor.session import SessionReset, TransactionAborted, TransactionSession
 from eventstore import kafka_config
-from eventstore.topics import TopicSpec, apply_topics
+from eventstore.topic_admin import apply_topics
+from eventstore.topics import TopicSpec
 from skald.services import Services
 from skald.settings import Settings
 from tests.integration.kafka_probe import read_all

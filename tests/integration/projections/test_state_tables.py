@@ -10,7 +10,8 @@ from confluent_kafka import Consumer, Producer
 from sqlalchemy import Column, Integer, MetaData, Table, Text, inspect, select
 
 from eventstore import kafka_config
-from eventstore.topics import TopicSpec, apply_topics
+from eventstore.topic_admin import apply_topics
+from eventstore.topics import TopicSpec
 from projections.dead_letters import dead_letter_topic, read_dead_letters
 from projections.decoding import decoder_for
 from projections.model import PostgresProjection, Row, Sink, StateTable
