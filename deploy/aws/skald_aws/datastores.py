@@ -61,6 +61,7 @@ class Postgres(Construct):
             security_groups=[security_group],
             multi_az=True,
             storage_encrypted=True,
+            storage_type=rds.StorageType.GP3,
             allocated_storage=100,
             max_allocated_storage=1000,
             database_name=DATABASE,

@@ -17,8 +17,8 @@ from skald.settings import REPO_ROOT
 DEPLOY_DIR = REPO_ROOT / "deploy" / "aws"
 if str(DEPLOY_DIR) not in sys.path:
     sys.path.insert(0, str(DEPLOY_DIR))
-# jsii prints a banner for Node 20 on every start; the app works the same.
-os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+# jsii prints a banner for Node 20 (end of life) on every start; the app works the same.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import aws_cdk as cdk  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402
