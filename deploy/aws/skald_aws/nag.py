@@ -54,6 +54,9 @@ REASONS = {
     "the grant stops at this deployment's namespace.",
     "AwsSolutions-IAM5-ecs-tasks": "The migration trigger waits for the task it started; task "
     "ids are only known at run time, so DescribeTasks is scoped to this cluster's tasks.",
+    "AwsSolutions-IAM5-ecr-token": "Pulling the image built from this checkout needs "
+    "ecr:GetAuthorizationToken, which takes no resource ARN; the pull itself is scoped to the "
+    "asset repository.",
     "AwsSolutions-IAM5-cdk-logs": "CDK's own custom resource that lets OpenSearch write its "
     "slow and application logs calls logs:PutResourcePolicy, which takes no resource ARN.",
 }
@@ -94,6 +97,9 @@ def acknowledge_findings(stack: SkaldStack) -> None:
     tasks = [stack.migration.task, *(service.task for service in stack.services.values())]
     for task in tasks:
         acknowledge(task.definition, "AwsSolutions-ECS2")
+        acknowledge(
+            task.definition, "AwsSolutions-IAM5[Resource::*]", "AwsSolutions-IAM5-ecr-token"
+        )
         for finding in kafka_findings(stack, task.grant):
             acknowledge(task.role, finding, "AwsSolutions-IAM5-kafka")
     trigger = stack.migration.trigger

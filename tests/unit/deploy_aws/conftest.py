@@ -34,9 +34,9 @@ CONTEXT = {
     "region": REGION,
     "account": ACCOUNT,
     "certificateArn": f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/00000000-test",
-    # A registry image: the Docker asset path is tested on its own (it copies the checkout).
-    "image": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/skald:test",
 }
+# The other way to give the image: one already pushed (test_config_and_app.py synthesizes it).
+REGISTRY_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/skald:test"
 
 
 @dataclass(frozen=True)
@@ -68,4 +68,5 @@ def synthesize(outdir: Path, **context: str) -> Synth:
 
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
+    """The default deployment: the image built from this checkout (a Docker asset)."""
     yield synthesize(tmp_path_factory.mktemp("cdk.out"))

@@ -13,7 +13,7 @@ import aws_cdk as cdk
 import pytest
 from skald_aws.config import ConfigError, DeploymentConfig
 
-from tests.unit.deploy_aws.conftest import CONTEXT, DEPLOY_DIR
+from tests.unit.deploy_aws.conftest import CONTEXT, DEPLOY_DIR, REGISTRY_IMAGE, Synth
 
 
 def _config(**overrides: str) -> DeploymentConfig:
@@ -51,7 +51,7 @@ def test_the_app_synthesizes_as_the_cdk_cli_runs_it(tmp_path: Path) -> None:
     directory in CDK_OUTDIR; no AWS credentials are needed."""
     environment = {
         **os.environ,
-        "CDK_CONTEXT_JSON": json.dumps(CONTEXT),
+        "CDK_CONTEXT_JSON": json.dumps({**CONTEXT, "image": REGISTRY_IMAGE}),
         "CDK_OUTDIR": str(tmp_path),
         "AWS_ACCESS_KEY_ID": "",
         "AWS_SECRET_ACCESS_KEY": "",
@@ -67,7 +67,21 @@ def test_the_app_synthesizes_as_the_cdk_cli_runs_it(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     template = json.loads((tmp_path / "Skald-test.template.json").read_text())
     assert "AWS::MSK::Cluster" in {r["Type"] for r in template["Resources"].values()}
+    assert REGISTRY_IMAGE in (tmp_path / "Skald-test.template.json").read_text()
     # A plugin with a finding not acknowledged fails the synth (exit 1, ValidationFailed); a
     # passing one is left out of the report.
     report = json.loads((tmp_path / "validation-report.json").read_text())
     assert all(p["conclusion"] == "success" for p in report["pluginReports"]), report
+
+
+def test_the_default_image_is_built_from_this_checkout(synth: Synth) -> None:
+    """One Docker asset from the repository root with deploy/aws/Dockerfile; local state,
+    caches and tests stay out of its context."""
+    assets = json.loads((synth.outdir / "Skald-test.assets.json").read_text())
+    (image,) = assets["dockerImages"].values()
+    assert image["source"]["dockerFile"] == "deploy/aws/Dockerfile"
+    staged = synth.outdir / image["source"]["directory"]
+    assert (staged / "deploy" / "aws" / "Dockerfile").is_file()
+    assert (staged / "skald" / "settings.py").is_file() and (staged / "schemas").is_dir()
+    for kept_out in (".git", ".venv", ".stack", "tests", "bench"):
+        assert not (staged / kept_out).exists(), kept_out
