@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from aws_cdk import CfnOutput, Environment, Stack
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
 from constructs import Construct
@@ -76,7 +77,7 @@ class SkaldStack(Stack):
         if config.jwt_issuer and config.jwt_audience:
             auth_environment = external_auth_environment(config.jwt_issuer, config.jwt_audience)
         else:
-            pool = UserPool(self, "Auth", domain_prefix=f"skald-{config.cluster_name}")
+            pool = UserPool(self, "Auth", domain_prefix=config.cluster_name)
             auth_environment = pool.environment()
             CfnOutput(self, "TokenClientId", value=pool.client.user_pool_client_id)
 
@@ -180,6 +181,16 @@ class SkaldStack(Stack):
             self, "MigrationTaskDefinition", value=migration.task.definition.task_definition_arn
         )
         CfnOutput(self, "AlarmTopic", value=self.alarms.topic.topic_arn)
+        # What a one-off `aws ecs run-task` (replay, dead letters) needs; see README.md.
+        CfnOutput(self, "EcsCluster", value=cluster.cluster_name)
+        CfnOutput(
+            self,
+            "ProjectorTaskDefinition",
+            value=self.services["projector"].task.definition.task_definition_arn,
+        )
+        CfnOutput(self, "ProjectorSecurityGroup", value=groups.projector.security_group_id)
+        tasks_subnets = network.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+        CfnOutput(self, "TaskSubnets", value=",".join(tasks_subnets.subnet_ids))
 
     @staticmethod
     def _image(config: DeploymentConfig) -> ecs.ContainerImage:

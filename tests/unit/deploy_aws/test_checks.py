@@ -30,7 +30,7 @@ CFN_LINT = "import sys; from cfnlint.runner import main; sys.exit(main())"
 def test_aws_solutions_checks_pass(synth: Synth) -> None:
     report = AwsSolutionsChecks().validate_scope(synth.app)
     findings = [
-        f"{violation.rule_name} at {[r.construct_path for r in violation.violating_constructs]}"
+        f"{violation.rule_name} at {[r.resource_logical_id for r in violation.violating_resources]}"
         for violation in report.violations
     ]
     assert report.success, findings

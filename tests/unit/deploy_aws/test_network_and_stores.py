@@ -14,7 +14,7 @@ from tests.unit.deploy_aws.conftest import Synth
 def _ingress(synth: Synth) -> set[tuple[str, int, str]]:
     """Every ingress rule as (target group, port, source group or CIDR), by construct id."""
     names = {
-        synth.stack.get_logical_id(group.node.default_child): group.node.id
+        synth.logical_id(group): group.node.id
         for group in synth.stack.node.find_all()
         if isinstance(group, ec2.SecurityGroup)
     }
