@@ -71,6 +71,8 @@ class Migration(Construct):
                 "LOG_GROUP": self.task.logs.log_group_name,
             },
         )
+        # The task pulls its image and secrets through NAT: the routes must exist first.
+        self.trigger.execute_after(vpc)
         self._grant_run(cluster)
 
     def _grant_run(self, cluster: ecs.ICluster) -> None:

@@ -64,6 +64,19 @@ def test_the_migration_applies_topics_then_sets_up_read_models(synth: Synth) -> 
 
 def test_services_start_only_after_the_migration_trigger(synth: Synth) -> None:
     (trigger,) = synth.of_type("Custom::Trigger")
+    properties = synth.resources[trigger]["Properties"]
+    # Waits (up to Lambda's 15 minutes) for the task; runs again when the function changes.
+    assert properties["InvocationType"] == "RequestResponse"
+    assert properties["Timeout"] == "900000"
+    assert properties["ExecuteOnHandlerChange"] is True
+    # ... and only once the task can reach ECR and Secrets Manager through NAT.
+    nat_routes = [
+        logical_id
+        for logical_id, route in synth.of_type("AWS::EC2::Route").items()
+        if "NatGatewayId" in route["Properties"]
+    ]
+    assert len(nat_routes) == 3
+    assert set(nat_routes) <= set(synth.resources[trigger]["DependsOn"])
     for role, service in synth.stack.services.items():
         depends_on = synth.resources[synth.logical_id(service.service)]["DependsOn"]
         assert trigger in depends_on, role
