@@ -29,7 +29,7 @@ class Migration(Construct):
         *,
         cluster: ecs.ICluster,
         settings: TaskSettings,
-        vpc: ec2.IVpc,
+        vpc: ec2.Vpc,  # the construct itself: the trigger waits for all of it (NAT routes)
         security_group: ec2.ISecurityGroup,
     ) -> None:
         super().__init__(scope, construct_id)
