@@ -1,0 +1,1 @@
+"""Skald on AWS: a CDK app (MSK, ECS Fargate, RDS, OpenSearch), one construct per module."""
