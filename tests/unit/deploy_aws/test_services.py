@@ -110,8 +110,6 @@ def test_every_role_talks_to_msk_with_iam_in_its_namespace(synth: Synth) -> None
 
 def test_every_variable_is_a_skald_setting_or_the_entrypoint_s(synth: Synth) -> None:
     settings = {f"SKALD_{name.upper()}" for name in Settings.model_fields}
-    # The JWT settings belong to the API's auth (issue 13, item 5), merged separately.
-    settings |= set(AUTH_ENV_NAMES.values())
     tasks = [synth.stack.migration.task, *(s.task for s in synth.stack.services.values())]
     for task in tasks:
         for name, container in _containers(synth, task).items():
@@ -135,6 +133,7 @@ def test_passwords_are_secrets_and_the_dsn_holds_none(synth: Synth) -> None:
 def test_the_api_has_its_jwt_settings_and_listens_for_the_load_balancer(synth: Synth) -> None:
     environment = _environment(_containers(synth, synth.stack.services["api"].task)["skald"])
     assert set(AUTH_ENV_NAMES.values()) <= set(environment)
+    assert set(AUTH_ENV_NAMES.values()) <= {f"SKALD_{n.upper()}" for n in Settings.model_fields}
     assert environment["SKALD_API_HOST"] == "0.0.0.0"
     assert environment["SKALD_API_PORT"] == "8000"
     others = [synth.stack.services[r].task for r in ("processor", "projector", "worker")]
