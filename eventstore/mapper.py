@@ -135,7 +135,7 @@ def converter(annotation: Any) -> Converter:
     if origin in (list, tuple):
         item = converter(typing.get_args(annotation)[0])
         if origin is tuple:
-            return lambda value: tuple(item(v) for v in value)
+            return lambda value: tuple([item(v) for v in value])  # a list builds faster
         return lambda value: [item(v) for v in value]
     if origin in (typing.Union, types.UnionType):
         (first, *_rest) = [a for a in typing.get_args(annotation) if a is not type(None)]
