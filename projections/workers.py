@@ -7,7 +7,9 @@ one writer; the sink's checkpoints stay per partition. More workers than partiti
 
 `ProjectorGroup` looks like a `Projector` to its caller (`run`, `stop`, `applied`), so a
 replay can use it wherever it starts a projector. The work each process does is a picklable
-`target(stop, applied)` from the composition root, which builds its own clients there.
+`target(stop, applied, ready)` from the composition root, which builds its own clients there
+and waits at `ready` until every worker has: they then join the group together, instead of
+the first one taking every partition and handing them out again a few seconds later.
 """
 
 from __future__ import annotations
@@ -18,13 +20,15 @@ import threading
 from collections.abc import Callable
 from multiprocessing.context import SpawnProcess
 from multiprocessing.sharedctypes import Synchronized
-from multiprocessing.synchronize import Event
+from multiprocessing.synchronize import Barrier, Event
 from typing import Protocol
 
 log = logging.getLogger(__name__)
 
-# `target(stop, applied)`: run a projector until `stop` is set, adding to `applied` as it goes.
-WorkerTarget = Callable[[Event, "Synchronized[int]"], None]
+# `target(stop, applied, ready)`: build a projector, wait at `ready`, run it until `stop` is
+# set, adding to `applied` as it goes.
+WorkerTarget = Callable[[Event, "Synchronized[int]", Barrier], None]
+READY_TIMEOUT = 120.0  # seconds a worker waits for the others to start
 
 
 class Runner(Protocol):
@@ -51,19 +55,28 @@ class ProjectorGroup:
         self._workers = workers
         self._poll = poll
         self._stop = self._context.Event()
-        self._applied: Synchronized[int] = self._context.Value("q", 0)
+        self._applied: list[Synchronized[int]] = [
+            self._context.Value("q", 0) for _ in range(workers)
+        ]
+        self._ready = self._context.Barrier(workers)
         self._stopping = threading.Event()
 
     @property
     def applied(self) -> int:
         """Events applied by every worker so far."""
-        return int(self._applied.value)
+        return sum(self.applied_by_worker())
+
+    def applied_by_worker(self) -> list[int]:
+        """Events applied so far, per worker."""
+        return [int(counter.value) for counter in self._applied]
 
     def run(self, until: Callable[[], bool] | None = None) -> None:
         """Start the workers and wait; stop them all when one dies, `stop()` or `until()`."""
         processes: list[SpawnProcess] = [
             self._context.Process(
-                target=self._target, args=(self._stop, self._applied), name=f"projector-{n}"
+                target=self._target,
+                args=(self._stop, self._applied[n], self._ready),
+                name=f"projector-{n}",
             )
             for n in range(self._workers)
         ]
@@ -78,6 +91,7 @@ class ProjectorGroup:
                     break
         finally:
             self._stop.set()
+            self._ready.abort()  # a worker still waiting for the others gives up
             for process in processes:
                 process.join(60)
                 if process.is_alive():

@@ -10,9 +10,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from multiprocessing.sharedctypes import Synchronized
-from multiprocessing.synchronize import Event
+from multiprocessing.synchronize import Barrier, Event
+from threading import BrokenBarrierError
 
-from projections.workers import ProjectorGroup, Runner
+from projections.workers import READY_TIMEOUT, ProjectorGroup, Runner
 from skald.registry import CONTEXTS
 from skald.services import Services
 from skald.settings import Settings
@@ -27,10 +28,15 @@ class PinnedProjector:
     generation: int
     group: str
 
-    def __call__(self, stop: Event, applied: Synchronized[int]) -> None:
+    def __call__(self, stop: Event, applied: Synchronized[int], ready: Barrier) -> None:
         services = Services(self.settings, CONTEXTS)
         sink = services.sink(self.name).pinned(self.generation)
         projector = services.projector(self.name, sink=sink, group=self.group)
+        try:
+            ready.wait(READY_TIMEOUT)
+        except BrokenBarrierError:
+            services.close()
+            return  # the group stopped (or a worker died) before all of us started
         counted = 0
 
         def count() -> None:
