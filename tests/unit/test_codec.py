@@ -14,7 +14,7 @@ from contexts.payments.payment.events import PaymentDeclined
 from contexts.payments.payment.upcasters import UPCASTERS
 from contexts.sales.order.events import EVENT_CLASSES, OrderItem, OrderPlaced
 from eventstore.codec import SINGLE_OBJECT_MARKER, DecodeError, SingleObjectCodec
-from eventstore.mapper import EventMapper
+from eventstore.mapper import EventMapper, converter
 from eventstore.schemas import SchemaError, SchemaRepository, load_schema_file
 from eventstore.upcasting import Upcaster, Upcasters
 from skald.settings import REPO_ROOT
@@ -211,3 +211,11 @@ def test_the_newest_version_reads_without_resolution_and_old_ones_still_resolve(
     for _ in range(2):  # the second time from the cached, parsed schemas
         assert mapper.from_record(*codec.decode(new.payload)) == PLACED
         assert codec.decode(old.payload)[1]["currency"] == "EUR"
+
+
+def test_records_with_exactly_missing_or_extra_fields_convert_alike() -> None:
+    record = EventMapper(EVENT_CLASSES).to_record(PLACED)
+    convert = converter(OrderPlaced)
+    missing = {k: v for k, v in record.items() if k != "currency"}  # defaulted: "EUR"
+    assert convert(record) == convert(missing) == convert({**record, "extra": 1}) == PLACED
+    assert convert({**record, "currency": "SEK"}).currency == "SEK"
