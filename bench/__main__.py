@@ -27,13 +27,16 @@ def _modules(selected: list[str]) -> list[str]:
 
 def _table(results: list[Result]) -> Table:
     table = Table(title="Skald benchmarks")
-    for column in ("benchmark", "value", "baseline", "ratio", "target", "met"):
+    for column in ("benchmark", "value", "CPU µs/unit", "baseline", "ratio", "target", "met"):
         table.add_column(column)
     for r in results:
         baseline = f"{r.baseline_value:,.1f} ({r.baseline_name})" if r.baseline_value else "-"
         ratio = f"{r.ratio:.2f}" if r.ratio is not None else "-"
         met = {True: "[green]yes[/]", False: "[red]no[/]", None: "-"}[r.met]
-        table.add_row(r.name, f"{r.value:,.1f} {r.unit}", baseline, ratio, r.target, met)
+        cpu = f"{r.cpu_us:,.1f}" if r.cpu_us is not None else "-"
+        if r.baseline_cpu_us is not None:
+            cpu += f" (baseline {r.baseline_cpu_us:,.1f})"
+        table.add_row(r.name, f"{r.value:,.1f} {r.unit}", cpu, baseline, ratio, r.target, met)
     return table
 
 

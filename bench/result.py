@@ -18,6 +18,10 @@ class Result:
     target: str = ""
     met: bool | None = None
     notes: str = ""
+    # Process CPU per unit (event, command) in microseconds: it survives a loaded machine
+    # where rates don't. The baseline's is its client's CPU for the same work.
+    cpu_us: float | None = None
+    baseline_cpu_us: float | None = None
 
     @property
     def ratio(self) -> float | None:

@@ -38,12 +38,18 @@ class EventCodec(Protocol):
 
     `encode` writes with the newest schema of the event type and raises `SchemaError` when
     the record does not fit it. `decode` returns the record as the newest version of its
-    type, whatever version wrote it, or raises `DecodeError` with a message.
+    type, whatever version wrote it, or raises `DecodeError` with a message. Readers route
+    on `event_type_of`: the fingerprint or schema id already identifies the type.
     """
 
     def encode(self, event_type: str, record: dict[str, Any]) -> Encoded: ...
 
     def decode(self, payload: bytes) -> tuple[str, dict[str, Any]]: ...
+
+    def event_type_of(self, payload: bytes | None) -> str | None:
+        """The event type the framing's schema identity names, without reading the body;
+        None when it names no schema known yet (then `decode` says why, or learns it)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +111,13 @@ class SingleObjectCodec:
     @staticmethod
     def _writer(schema: EventSchema) -> TypeWriter:
         return TypeWriter.of(schema, SINGLE_OBJECT_MARKER + schema.fingerprint)
+
+    def event_type_of(self, payload: bytes | None) -> str | None:
+        """The type of the schema whose fingerprint frames the payload, if we have it."""
+        if payload is None or not payload.startswith(SINGLE_OBJECT_MARKER):
+            return None
+        writer = self._schemas.find_fingerprint(payload[2:_HEADER_LENGTH])
+        return writer.event_type if writer is not None else None
 
     def decode(self, payload: bytes) -> tuple[str, dict[str, Any]]:
         """Decode with the writer's schema, brought up to the newest version."""

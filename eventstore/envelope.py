@@ -43,22 +43,26 @@ class Envelope:
 
     @classmethod
     def from_headers(cls, headers: RawHeaders) -> Envelope:
-        """Parse Kafka headers; raises EnvelopeError naming what is missing or malformed."""
-        values = _decoded_map(headers)
+        """Parse Kafka headers; raises EnvelopeError naming what is missing or malformed.
+
+        Runs for every event a reader sees: the pairs become a dict in one C call and only
+        the headers the envelope holds are decoded (the last of a repeated name wins).
+        """
+        values = headers if isinstance(headers, Mapping) else dict(headers or ())
         try:
-            schema = values["ce_dataschema"]
+            schema = _text(values["ce_dataschema"])
             return cls(
-                event_id=values["ce_id"],
-                event_type=values["ce_type"],
-                source=values["ce_source"],
-                time=datetime.fromisoformat(values["ce_time"]),
-                aggregate_type=values["ce_aggregatetype"],
-                aggregate_id=values["ce_subject"],
-                aggregate_version=int(values["ce_aggregateversion"]),
+                event_id=_text(values["ce_id"]),
+                event_type=_text(values["ce_type"]),
+                source=_text(values["ce_source"]),
+                time=datetime.fromisoformat(_text(values["ce_time"])),
+                aggregate_type=_text(values["ce_aggregatetype"]),
+                aggregate_id=_text(values["ce_subject"]),
+                aggregate_version=int(values["ce_aggregateversion"] or ""),
                 schema_version=int(schema.rsplit("/v", 1)[1]),
-                correlation_id=values["ce_correlationid"],
-                causation_id=values["ce_causationid"],
-                traceparent=values.get("traceparent"),
+                correlation_id=_text(values["ce_correlationid"]),
+                causation_id=_text(values["ce_causationid"]),
+                traceparent=_text(values["traceparent"]) if "traceparent" in values else None,
             )
         except KeyError as missing:
             raise EnvelopeError(f"missing header {missing}") from None
@@ -119,13 +123,11 @@ def header_value(headers: RawHeaders, key: str) -> str | None:
     return next((value for name, value in _decoded(headers) if name == key), None)
 
 
-def _decoded_map(headers: RawHeaders) -> dict[str, str]:
-    """Every header decoded, in one comprehension: this runs for every event a reader sees."""
-    pairs = headers.items() if isinstance(headers, Mapping) else headers or ()
-    return {
-        name: value.decode("utf-8", "replace") if isinstance(value, bytes) else value or ""
-        for name, value in pairs
-    }
+def _text(value: str | bytes | None) -> str:
+    """A header value as text (librdkafka hands bytes; a dict of headers may hold str)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value or ""
 
 
 def _decoded(headers: RawHeaders) -> Iterator[tuple[str, str]]:

@@ -135,7 +135,7 @@ def converter(annotation: Any) -> Converter:
     if origin in (list, tuple):
         item = converter(typing.get_args(annotation)[0])
         if origin is tuple:
-            return lambda value: tuple(item(v) for v in value)
+            return lambda value: tuple([item(v) for v in value])  # a list builds faster
         return lambda value: [item(v) for v in value]
     if origin in (typing.Union, types.UnionType):
         (first, *_rest) = [a for a in typing.get_args(annotation) if a is not type(None)]
@@ -157,12 +157,32 @@ def _identity(value: Any) -> Any:
 
 def _dataclass_converter(cls: type) -> Converter:
     hints = typing.get_type_hints(cls)
-    fields = {f.name: converter(hints[f.name]) for f in dataclasses.fields(cls)}
+    fields = {f.name: converter(hints[f.name]) for f in dataclasses.fields(cls) if f.init}
     plain = {name for name, convert in fields.items() if convert is _identity}
+    exact = _exact_converter(cls, fields, plain)
 
     def convert(record: dict[str, Any]) -> Any:
+        if record.keys() == fields.keys():
+            return exact(record)  # a record read with the class's own schema: every field once
         return cls(
             **{k: (v if k in plain else fields[k](v)) for k, v in record.items() if k in fields}
         )
 
     return convert
+
+
+def _exact_converter(cls: type, fields: dict[str, Converter], plain: set[str]) -> Converter:
+    """The converter for a record with exactly the class's fields, as straight-line code (the
+    way `dataclasses` writes `__init__`): no dict built per record, no per-field test. It runs
+    for every event a projector reads."""
+    namespace: dict[str, Any] = {"cls": cls}
+    arguments = []
+    for n, name in enumerate(fields):
+        value = f"record[{name!r}]"
+        if name not in plain:
+            namespace[f"convert_{n}"] = fields[name]
+            value = f"convert_{n}({value})"
+        arguments.append(f"{name}={value}")
+    source = f"def exact(record):\n    return cls({', '.join(arguments)})\n"
+    exec(source, namespace)  # field names are identifiers: the source is only ours
+    return typing.cast(Converter, namespace["exact"])

@@ -73,6 +73,14 @@ class RegistryCodec:
             self._writers[schema_id] = schema
         return self._ids[schema.fingerprint]
 
+    def event_type_of(self, payload: bytes | None) -> str | None:
+        """The type of the schema id framing the payload, if fetched before (never asks the
+        registry: routing must not wait on it; `decode` fetches)."""
+        if payload is None or len(payload) < _HEADER.size or payload[0] != MAGIC_BYTE:
+            return None
+        writer = self._writers.get(_HEADER.unpack_from(payload)[1])
+        return writer.event_type if writer is not None else None
+
     def decode(self, payload: bytes) -> tuple[str, dict[str, Any]]:
         """Decode with the writer's schema from the registry, read as the newest version."""
         if len(payload) < _HEADER.size or payload[0] != MAGIC_BYTE:

@@ -13,7 +13,7 @@ from typing import Protocol
 from confluent_kafka import Message
 
 from eventstore.codec import DecodeError, EventCodec
-from eventstore.envelope import Envelope, EnvelopeError
+from eventstore.envelope import Envelope, EnvelopeError, header_value
 from eventstore.mapper import EventMapper, converter
 from eventstore.position import Position
 from projections.model import Projected, ProjectedEvent, ProjectedState, RawRecord
@@ -50,19 +50,24 @@ def position_of(message: Message) -> Position:
 
 
 class EventDecoder:
-    """Decodes the event types a sink handles; everything else is skipped by header."""
+    """Decodes the event types a sink handles; everything else is skipped undecoded."""
 
     def __init__(self, codec: EventCodec, mapper: EventMapper, handled: set[type]) -> None:
         self._codec = codec
-        self._classes = {mapper.event_type_of_class(cls): cls for cls in handled}
+        classes = {mapper.event_type_of_class(cls): cls for cls in handled}
+        self._converters = {event_type: converter(cls) for event_type, cls in classes.items()}
 
     def handles(self, message: Message) -> bool:
-        """Whether the message's `ce_type` is one we project (no body decoding)."""
-        for name, value in message.headers() or []:  # type: ignore[str-unpack]
-            if name == "ce_type":
-                text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-                return text in self._classes
-        return False
+        """Whether the message is an event type we project, read from the schema identity
+        that frames its body (fingerprint or schema id): no header list, no body decoding.
+
+        A body whose framing names no schema we know is routed on its `ce_type` header
+        instead, so a broken event of ours is dead-lettered rather than skipped.
+        """
+        event_type = self._codec.event_type_of(message.value())
+        if event_type is None:
+            event_type = header_value(message.headers(), "ce_type")
+        return event_type in self._converters
 
     def decode(self, message: Message) -> ProjectedEvent:
         """The event, or UndecodableEvent saying why not."""
@@ -78,8 +83,7 @@ class EventDecoder:
         try:
             envelope = Envelope.from_headers(raw.headers)
             event_type, record = self._codec.decode(raw.value or b"")
-            cls = self._classes[event_type]
-            event = converter(cls)(record)
+            event = self._converters[event_type](record)
         except (DecodeError, EnvelopeError) as error:
             raise UndecodableEvent(str(error)) from error
         except KeyError as error:

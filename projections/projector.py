@@ -39,6 +39,7 @@ class Projector:
         dead_letters: DeadLetterWriter,
         batch_size: int = 1000,
         linger: float = 0.05,
+        catch_up_batch_size: int | None = None,
     ) -> None:
         self._consumer = consumer
         self._sink = sink
@@ -46,6 +47,9 @@ class Projector:
         self._decoder = decoder
         self._dead_letters = dead_letters
         self._batch_size = batch_size
+        # While consumes come back full the log is ahead of us: larger batches then spread
+        # each transaction's fixed cost (locks, checkpoints, round trips) over more events.
+        self._catch_up_batch_size = max(catch_up_batch_size or 4 * batch_size, batch_size)
         self._linger = linger
         self._stopping = threading.Event()
         self._applier = BatchApplier(sink, dead_letters, self._stopping)
@@ -65,8 +69,10 @@ class Projector:
         self._consumer.subscribe(self._topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
         log.info("projection %s consuming %s", self._name, self._topics)
         try:
+            size = self._batch_size
             while not self._stopping.is_set() and not (until and until()):
-                messages = self._consumer.consume(self._batch_size, timeout=self._linger)
+                messages = self._consumer.consume(size, timeout=self._linger)
+                size = self._catch_up_batch_size if len(messages) >= size else self._batch_size
                 if messages:
                     self._submit(self._decode(messages))
             self._finish()

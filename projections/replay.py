@@ -21,7 +21,7 @@ from confluent_kafka import Consumer
 
 from projections.model import PartitionKey, Sink
 from projections.positions import partitions, start_offsets, watermarks
-from projections.projector import Projector
+from projections.workers import Runner
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +62,7 @@ class Replay:
         sink: Sink,
         topics: list[str],
         reader: Consumer,
-        projector_for: Callable[[Sink, str], Projector],
+        projector_for: Callable[[Sink, str], Runner],  # a Projector, or a ProjectorGroup
         swap_within: int = 5000,
         drop_after: float = 2.0,
     ) -> None:

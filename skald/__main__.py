@@ -2,4 +2,5 @@
 
 from skald.cli import main
 
-main()
+if __name__ == "__main__":  # not again in a spawned replay worker, which imports this module
+    main()

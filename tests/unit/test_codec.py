@@ -14,7 +14,7 @@ from contexts.payments.payment.events import PaymentDeclined
 from contexts.payments.payment.upcasters import UPCASTERS
 from contexts.sales.order.events import EVENT_CLASSES, OrderItem, OrderPlaced
 from eventstore.codec import SINGLE_OBJECT_MARKER, DecodeError, SingleObjectCodec
-from eventstore.mapper import EventMapper
+from eventstore.mapper import EventMapper, converter
 from eventstore.schemas import SchemaError, SchemaRepository, load_schema_file
 from eventstore.upcasting import Upcaster, Upcasters
 from skald.settings import REPO_ROOT
@@ -180,3 +180,42 @@ def test_an_upcaster_output_that_misses_the_schema_is_a_clean_decode_error(
     written = codec.encode_as(schemas.version(PaymentDeclined.EVENT_TYPE, 1), V1_DECLINED)
     with pytest.raises(DecodeError, match=r"upcaster output does not match v2"):
         codec.decode(written.payload)
+
+
+def test_the_fingerprint_names_the_event_type_without_reading_the_body(
+    codec: SingleObjectCodec, schemas: SchemaRepository
+) -> None:
+    payload = codec.encode(OrderPlaced.EVENT_TYPE, EventMapper(EVENT_CLASSES).to_record(PLACED))
+    assert codec.event_type_of(payload.payload) == OrderPlaced.EVENT_TYPE
+    # Only the frame is read: a body cut off after it still names its type.
+    assert codec.event_type_of(payload.payload[:10]) == OrderPlaced.EVENT_TYPE
+    old = codec.encode_as(schemas.version(OrderPlaced.EVENT_TYPE, 1), V1_PLACED)
+    assert codec.event_type_of(old.payload) == OrderPlaced.EVENT_TYPE
+
+
+@pytest.mark.parametrize(
+    "payload", [None, b"", b"junk", b"\x00\x01" + bytes(8), SINGLE_OBJECT_MARKER + bytes(8)]
+)
+def test_a_frame_naming_no_known_schema_names_no_type(
+    codec: SingleObjectCodec, payload: bytes | None
+) -> None:
+    assert codec.event_type_of(payload) is None
+
+
+def test_the_newest_version_reads_without_resolution_and_old_ones_still_resolve(
+    codec: SingleObjectCodec, schemas: SchemaRepository
+) -> None:
+    mapper = EventMapper(EVENT_CLASSES)
+    new = codec.encode(OrderPlaced.EVENT_TYPE, mapper.to_record(PLACED))
+    old = codec.encode_as(schemas.version(OrderPlaced.EVENT_TYPE, 1), V1_PLACED)
+    for _ in range(2):  # the second time from the cached, parsed schemas
+        assert mapper.from_record(*codec.decode(new.payload)) == PLACED
+        assert codec.decode(old.payload)[1]["currency"] == "EUR"
+
+
+def test_records_with_exactly_missing_or_extra_fields_convert_alike() -> None:
+    record = EventMapper(EVENT_CLASSES).to_record(PLACED)
+    convert = converter(OrderPlaced)
+    missing = {k: v for k, v in record.items() if k != "currency"}  # defaulted: "EUR"
+    assert convert(record) == convert(missing) == convert({**record, "extra": 1}) == PLACED
+    assert convert({**record, "currency": "SEK"}).currency == "SEK"

@@ -47,3 +47,26 @@ def test_position_tokens_round_trip_and_reject_garbage() -> None:
     assert Position.from_token(position.token()) == position
     with pytest.raises(InvalidPosition):
         Position.from_token("not-a-token")
+
+
+def test_headers_parse_from_a_mapping_of_text_too() -> None:
+    headers = {
+        name: value.decode() if isinstance(value, bytes) else value or ""
+        for name, value in ENVELOPE.to_headers()
+    }
+    assert Envelope.from_headers(headers) == ENVELOPE
+
+
+def test_without_a_traceparent_header_there_is_none() -> None:
+    headers = [h for h in ENVELOPE.to_headers() if h[0] != "traceparent"]
+    assert Envelope.from_headers(headers).traceparent is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("ce_aggregateversion", b"three"), ("ce_time", b"yesterday"), ("ce_dataschema", b"avro:x")],
+)
+def test_malformed_headers_are_an_envelope_error(name: str, value: bytes) -> None:
+    headers = [(n, value if n == name else v) for n, v in ENVELOPE.to_headers()]
+    with pytest.raises(EnvelopeError, match="malformed"):
+        Envelope.from_headers(headers)

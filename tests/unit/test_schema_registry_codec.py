@@ -11,7 +11,7 @@ import json
 import socket
 import struct
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
@@ -197,3 +197,18 @@ def test_the_composition_root_picks_the_framing_from_settings() -> None:
     assert isinstance(without.codec, SingleObjectCodec)
     payload = without.codec.encode(OrderPlaced.EVENT_TYPE, PLACED).payload
     assert without.codec.decode(payload) == (OrderPlaced.EVENT_TYPE, PLACED)
+
+
+def test_the_schema_id_names_the_event_type_once_known_without_asking_the_registry(
+    registry: Any,
+) -> None:
+    writer = RegistryCodec(registry, SCHEMAS, Upcasters(UPCASTERS))
+    payload = writer.encode(OrderPlaced.EVENT_TYPE, PLACED).payload
+    client = CountingClient(registry)
+    reader = RegistryCodec(cast(Any, client), SCHEMAS, Upcasters(UPCASTERS))
+    assert reader.event_type_of(payload) is None  # not fetched yet: routing never waits on it
+    assert client.calls == []
+    reader.decode(payload)
+    assert reader.event_type_of(payload) == OrderPlaced.EVENT_TYPE
+    assert reader.event_type_of(b"\x01" + payload[1:]) is None
+    assert reader.event_type_of(None) is None
