@@ -69,6 +69,8 @@ class Projector:
                 messages = self._consumer.consume(self._batch_size, timeout=self._linger)
                 if messages:
                     self._submit(self._decode(messages))
+                else:
+                    self._settle()
             self._finish()
         except Stopped:
             log.info(
@@ -150,6 +152,18 @@ class Projector:
             return
         self._report_lag(decoded.next_offsets)
 
+    def _settle(self) -> None:
+        """Nothing new to read: act on the finished batch now, not when traffic comes.
+
+        A batch that met a swap is re-read from the new generation's checkpoints at once;
+        waiting for the next batch left a quiet system stale (and read-your-writes timing
+        out) until more events arrived.
+        """
+        try:
+            self._stage.poll()
+        except GenerationMoved:
+            self._reposition()
+
     def _finish(self) -> None:
         # Leaving anyway: a batch that met a new generation is re-read from its checkpoints.
         with suppress(GenerationMoved):
@@ -199,6 +213,11 @@ class ApplyStage:
         pending, self._pending = self._pending, None
         if pending is not None:
             pending.result()
+
+    def poll(self) -> None:
+        """Raise what the batch in flight raised if it has finished; never wait."""
+        if self._pending is not None and self._pending.done():
+            self.result()
 
     def drain(self) -> None:
         """Wait for the batch in flight without raising: its failure surfaces later."""
