@@ -6,12 +6,14 @@ import time
 from typing import Annotated
 
 import typer
-from confluent_kafka import KafkaException
+from confluent_kafka import Consumer, KafkaException
 from opensearchpy.exceptions import OpenSearchException
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from projections.dead_letters import dead_letter_topic, read_dead_letters
+from projections.lag import event_lag
+from projections.model import Sink
 from projections.positions import partitions, watermarks
 from skald.cli.common import build_services, console, fail
 from skald.services import Services
@@ -21,31 +23,22 @@ app = typer.Typer(help="Inspect and reset the projections.", no_args_is_help=Tru
 
 @app.command()
 def status() -> None:
-    """Per projection and partition: live generation, checkpoint, head, lag, last error."""
+    """Per projection and partition: live generation, checkpoint, head, lag, last error.
+
+    Lag counts records not yet applied: transaction markers after the checkpoint are not
+    lag, so a projection at rest shows 0. One line per partition, within 100 columns.
+    """
     services = build_services()
     table = Table("projection", "gen", "partition", "checkpoint", "head", "lag", "last error")
+    table.columns[0].overflow = table.columns[2].overflow = "fold"
+    table.columns[6].no_wrap = True
+    table.columns[6].overflow = "ellipsis"
+    table.columns[6].max_width = 30
     reader = services.reader()
+    scanner = services.reader(eof=True)
     try:
         for name, (sink, _topics) in services.projection_sinks.items():
-            live, building = sink.live_generation(), sink.building_generation()
-            stored = sink.checkpoints(live)
-            keys = partitions(reader, services.projection_topics(name))
-            heads = watermarks(reader, keys)
-            errors = _last_errors(services, name)
-            label = f"v{live}" + (f" (building v{building})" if building else "")
-            for key in keys:
-                checkpoint = stored.get(key)
-                head = heads[key][1]
-                lag = head - (checkpoint if checkpoint is not None else heads[key][0])
-                table.add_row(
-                    name,
-                    label,
-                    f"{key[0]}[{key[1]}]",
-                    "-" if checkpoint is None else str(checkpoint),
-                    str(head),
-                    str(max(lag, 0)),
-                    errors.get(key, ""),
-                )
+            _add_rows(table, services, name, sink, reader, scanner)
     except (KafkaException, LookupError) as error:
         fail(f"Kafka at {services.settings.kafka_bootstrap}: {error} (run `skald setup`?)")
     except SQLAlchemyError as error:
@@ -54,18 +47,43 @@ def status() -> None:
         fail(f"OpenSearch at {services.settings.opensearch_url}: {error} (run `skald setup`?)")
     finally:
         reader.close()
+        scanner.close()
         services.close()
     console.print(table)
 
 
-def _last_errors(services: Services, name: str) -> dict[tuple[str, int], str]:
+def _add_rows(
+    table: Table, services: Services, name: str, sink: Sink, reader: Consumer, scanner: Consumer
+) -> None:
+    live, building = sink.live_generation(), sink.building_generation()
+    stored = sink.checkpoints(live)
+    topics = services.projection_topics(name)
+    logical = dict(zip(topics, services.projection_sinks[name][1], strict=True))
+    keys = partitions(reader, topics)
+    marks = watermarks(reader, keys)
+    starts = {key: stored.get(key, marks[key][0]) for key in keys}
+    lag = event_lag(scanner, starts, {key: marks[key][1] for key in keys})
+    errors = _last_errors(services, name, reader)
+    label = f"v{live}" + (f"+v{building}" if building else "")  # building: being replayed
+    for row, key in enumerate(keys):
+        checkpoint = stored.get(key)
+        table.add_row(
+            name if row == 0 else "",
+            label if row == 0 else "",
+            f"{logical[key[0]]}[{key[1]}]",
+            "-" if checkpoint is None else str(checkpoint),
+            str(marks[key][1]),
+            str(lag[key]),
+            errors.get(key, ""),
+        )
+
+
+def _last_errors(services: Services, name: str, reader: Consumer) -> dict[tuple[str, int], str]:
     topic = services.settings.topic(dead_letter_topic(name))
     latest: dict[tuple[str, int], str] = {}
-    for letter in read_dead_letters(services.reader(), topic):
+    for letter in read_dead_letters(reader, topic):
         source = letter.source
-        latest[(source.topic, source.partition)] = (
-            f"@{source.offset} {letter.kind}: {letter.error[:60]}"
-        )
+        latest[(source.topic, source.partition)] = f"@{source.offset} {letter.kind}: {letter.error}"
     return latest
 
 
