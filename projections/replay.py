@@ -129,7 +129,8 @@ class Replay:
         where = f"{found.position.topic}[{found.position.partition}]@{found.position.offset}"
         subject = f" (aggregate {found.subject})" if found.subject else ""
         return (
-            f"--from {start} would skip {records} records, among them events {name} applies,"
+            f"--from {start} would skip {records} record{'' if records == 1 else 's'},"
+            f" among them events {name} applies,"
             f" the first at {where}{subject}. A replay folds into an empty generation, so"
             " aggregates begun before the start would be missing or fail to fold: the result"
             f" would not equal a rebuild from scratch. Run `skald replay {name} --from 0`."
