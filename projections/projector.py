@@ -52,6 +52,9 @@ class Projector:
         self._stage = ApplyStage()  # replaced by each run
         self._name = sink.projection_name
         self.applied = 0  # events applied by this instance, for progress reports
+        # The partitions assigned now, readable from any thread (the consumer's own
+        # assignment() must not be called from another thread while it consumes).
+        self.owned: frozenset[PartitionKey] = frozenset()
 
     def run(self, until: Callable[[], bool] | None = None) -> None:
         """Consume until `stop()` (or `until()` is true between batches); leave the group.
@@ -93,12 +96,14 @@ class Projector:
             {f"{tp.topic}[{tp.partition}]": tp.offset for tp in partitions},
         )
         consumer.incremental_assign(partitions)
+        self.owned |= {(tp.topic, tp.partition) for tp in partitions}
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Between batches (callbacks run inside consume), so nothing is half applied.
         self._stage.drain()  # the batch in flight commits before its partitions move
         log.info("projection %s revoked %d partitions", self._name, len(partitions))
         consumer.incremental_unassign(partitions)
+        self.owned -= {(tp.topic, tp.partition) for tp in partitions}
         for tp in partitions:
             metrics.LAG.remove(self._name, tp.topic, str(tp.partition))
 
