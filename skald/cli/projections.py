@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 from confluent_kafka import Consumer, KafkaException
 from opensearchpy.exceptions import OpenSearchException
+from rich import box
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -26,19 +28,16 @@ def status() -> None:
     """Per projection and partition: live generation, checkpoint, head, lag, last error.
 
     Lag counts records not yet applied: transaction markers after the checkpoint are not
-    lag, so a projection at rest shows 0. One line per partition, within 100 columns.
+    lag, so a projection at rest shows 0. One line per partition, within the terminal's
+    width (100 columns hold every column; the error is cut, `skald dlq show` has it).
     """
     services = build_services()
-    table = Table("projection", "gen", "partition", "checkpoint", "head", "lag", "last error")
-    table.columns[0].overflow = table.columns[2].overflow = "fold"
-    table.columns[6].no_wrap = True
-    table.columns[6].overflow = "ellipsis"
-    table.columns[6].max_width = 30
+    rows: list[Row] = []
     reader = services.reader()
     scanner = services.reader(eof=True)
     try:
         for name, (sink, _topics) in services.projection_sinks.items():
-            _add_rows(table, services, name, sink, reader, scanner)
+            rows += _rows(services, name, sink, reader, scanner)
     except (KafkaException, LookupError) as error:
         fail(f"Kafka at {services.settings.kafka_bootstrap}: {error} (run `skald setup`?)")
     except SQLAlchemyError as error:
@@ -49,12 +48,32 @@ def status() -> None:
         reader.close()
         scanner.close()
         services.close()
-    console.print(table)
+    console.print(_table(rows, console.width))
 
 
-def _add_rows(
-    table: Table, services: Services, name: str, sink: Sink, reader: Consumer, scanner: Consumer
-) -> None:
+Row = tuple[str, str, str, str, str]  # what, checkpoint, head, lag, last error
+HEADINGS: Row = ("projection / partition", "checkpoint", "head", "lag", "last error")
+
+
+def _table(rows: list[Row], width: int) -> Table:
+    """No vertical rules and no wrapping: the error column gets what the others leave."""
+    widths = [max(len(row[i]) for row in [HEADINGS, *rows]) for i in range(4)]
+    room = max(width - sum(widths) - 3 * 4, len(HEADINGS[4]))  # a rule and two pads apart
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column(HEADINGS[0], no_wrap=True)
+    for heading in HEADINGS[1:4]:
+        table.add_column(heading, justify="right", no_wrap=True)
+    table.add_column(HEADINGS[4], no_wrap=True, max_width=room)
+    for what, *numbers, error in rows:
+        cut = error if len(error) <= room else error[: room - 1] + "…"
+        table.add_row(escape(what), *numbers, escape(cut))
+    return table
+
+
+def _rows(
+    services: Services, name: str, sink: Sink, reader: Consumer, scanner: Consumer
+) -> list[Row]:
+    """A heading row for the projection (its total lag), then one row per partition."""
     live, building = sink.live_generation(), sink.building_generation()
     stored = sink.checkpoints(live)
     topics = services.projection_topics(name)
@@ -64,18 +83,20 @@ def _add_rows(
     starts = {key: stored.get(key, marks[key][0]) for key in keys}
     lag = event_lag(scanner, starts, {key: marks[key][1] for key in keys})
     errors = _last_errors(services, name, reader)
-    label = f"v{live}" + (f"+v{building}" if building else "")  # building: being replayed
-    for row, key in enumerate(keys):
+    building_note = f", building v{building}" if building else ""
+    rows: list[Row] = [(f"{name} v{live}{building_note}", "", "", str(sum(lag.values())), "")]
+    for key in keys:
         checkpoint = stored.get(key)
-        table.add_row(
-            name if row == 0 else "",
-            label if row == 0 else "",
-            f"{logical[key[0]]}[{key[1]}]",
-            "-" if checkpoint is None else str(checkpoint),
-            str(marks[key][1]),
-            str(lag[key]),
-            errors.get(key, ""),
+        rows.append(
+            (
+                f"  {logical[key[0]]}[{key[1]}]",
+                "-" if checkpoint is None else str(checkpoint),
+                str(marks[key][1]),
+                str(lag[key]),
+                errors.get(key, ""),
+            )
         )
+    return rows
 
 
 def _last_errors(services: Services, name: str, reader: Consumer) -> dict[tuple[str, int], str]:
