@@ -52,3 +52,28 @@ def event_lag(
     finally:
         scanner.unassign()
     return lag
+
+
+def event_lags(
+    scanner: Consumer,
+    wanted: set[tuple[PartitionKey, int]],
+    ends: dict[PartitionKey, int],
+    timeout: float = 10.0,
+) -> dict[tuple[PartitionKey, int], int]:
+    """`event_lag` for many (partition, next offset) pairs, e.g. every projection's: one
+    read per distinct offset of a partition, all partitions at once (projections that
+    share a topic are usually at the same checkpoint, so this is one pass)."""
+    found: dict[tuple[PartitionKey, int], int] = {}
+    pending = sorted(wanted)
+    while pending:
+        round_: dict[PartitionKey, int] = {}
+        later: list[tuple[PartitionKey, int]] = []
+        for key, offset in pending:
+            if key in round_:
+                later.append((key, offset))
+            else:
+                round_[key] = offset
+        lag = event_lag(scanner, round_, {key: ends[key] for key in round_}, timeout)
+        found.update({(key, offset): lag[key] for key, offset in round_.items()})
+        pending = later
+    return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Annotated
 
 import typer
@@ -14,8 +15,8 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from projections.dead_letters import dead_letter_topic, read_dead_letters
-from projections.lag import event_lag
-from projections.model import Sink
+from projections.lag import event_lags
+from projections.model import PartitionKey, Sink
 from projections.positions import partitions, watermarks
 from skald.cli.common import build_services, console, fail
 from skald.services import Services
@@ -32,12 +33,16 @@ def status() -> None:
     width (100 columns hold every column; the error is cut, `skald dlq show` has it).
     """
     services = build_services()
-    rows: list[Row] = []
     reader = services.reader()
     scanner = services.reader(eof=True)
     try:
-        for name, (sink, _topics) in services.projection_sinks.items():
-            rows += _rows(services, name, sink, reader, scanner)
+        standings = [
+            _standing(services, name, sink, reader)
+            for name, (sink, _) in services.projection_sinks.items()
+        ]
+        wanted = {(key, s.start(key)) for s in standings for key in s.marks}
+        ends = {key: high for s in standings for key, (_low, high) in s.marks.items()}
+        lags = event_lags(scanner, wanted, ends)
     except (KafkaException, LookupError) as error:
         fail(f"Kafka at {services.settings.kafka_bootstrap}: {error} (run `skald setup`?)")
     except SQLAlchemyError as error:
@@ -48,7 +53,59 @@ def status() -> None:
         reader.close()
         scanner.close()
         services.close()
+    rows = [row for standing in standings for row in standing.rows(lags)]
     console.print(_table(rows, console.width))
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """Where one projection stands, before its lag is known."""
+
+    name: str
+    live: int
+    building: int | None
+    stored: dict[PartitionKey, int]
+    marks: dict[PartitionKey, tuple[int, int]]
+    logical: dict[str, str]  # namespaced topic -> the name the context declares
+    errors: dict[PartitionKey, str]
+
+    def start(self, key: PartitionKey) -> int:
+        """Where the projection reads next (the first offset if never checkpointed)."""
+        return self.stored.get(key, self.marks[key][0])
+
+    def rows(self, lags: dict[tuple[PartitionKey, int], int]) -> list[Row]:
+        """A heading row (the projection's total lag), then one row per partition."""
+        lag = {key: lags[(key, self.start(key))] for key in self.marks}
+        building = f", building v{self.building}" if self.building else ""
+        rows: list[Row] = [
+            (f"{self.name} v{self.live}{building}", "", "", str(sum(lag.values())), "")
+        ]
+        for key, (_low, high) in self.marks.items():
+            checkpoint = self.stored.get(key)
+            rows.append(
+                (
+                    f"  {self.logical[key[0]]}[{key[1]}]",
+                    "-" if checkpoint is None else str(checkpoint),
+                    str(high),
+                    str(lag[key]),
+                    self.errors.get(key, ""),
+                )
+            )
+        return rows
+
+
+def _standing(services: Services, name: str, sink: Sink, reader: Consumer) -> Standing:
+    live, building = sink.live_generation(), sink.building_generation()
+    topics = services.projection_topics(name)
+    return Standing(
+        name,
+        live,
+        building,
+        sink.checkpoints(live),
+        watermarks(reader, partitions(reader, topics)),
+        dict(zip(topics, services.projection_sinks[name][1], strict=True)),
+        _last_errors(services, name, reader),
+    )
 
 
 Row = tuple[str, str, str, str, str]  # what, checkpoint, head, lag, last error
@@ -70,38 +127,9 @@ def _table(rows: list[Row], width: int) -> Table:
     return table
 
 
-def _rows(
-    services: Services, name: str, sink: Sink, reader: Consumer, scanner: Consumer
-) -> list[Row]:
-    """A heading row for the projection (its total lag), then one row per partition."""
-    live, building = sink.live_generation(), sink.building_generation()
-    stored = sink.checkpoints(live)
-    topics = services.projection_topics(name)
-    logical = dict(zip(topics, services.projection_sinks[name][1], strict=True))
-    keys = partitions(reader, topics)
-    marks = watermarks(reader, keys)
-    starts = {key: stored.get(key, marks[key][0]) for key in keys}
-    lag = event_lag(scanner, starts, {key: marks[key][1] for key in keys})
-    errors = _last_errors(services, name, reader)
-    building_note = f", building v{building}" if building else ""
-    rows: list[Row] = [(f"{name} v{live}{building_note}", "", "", str(sum(lag.values())), "")]
-    for key in keys:
-        checkpoint = stored.get(key)
-        rows.append(
-            (
-                f"  {logical[key[0]]}[{key[1]}]",
-                "-" if checkpoint is None else str(checkpoint),
-                str(marks[key][1]),
-                str(lag[key]),
-                errors.get(key, ""),
-            )
-        )
-    return rows
-
-
-def _last_errors(services: Services, name: str, reader: Consumer) -> dict[tuple[str, int], str]:
+def _last_errors(services: Services, name: str, reader: Consumer) -> dict[PartitionKey, str]:
     topic = services.settings.topic(dead_letter_topic(name))
-    latest: dict[tuple[str, int], str] = {}
+    latest: dict[PartitionKey, str] = {}
     for letter in read_dead_letters(reader, topic):
         source = letter.source
         latest[(source.topic, source.partition)] = f"@{source.offset} {letter.kind}: {letter.error}"
