@@ -32,10 +32,20 @@ class GenerationTracker:
         return self._following
 
     def refresh(self) -> int:
-        """Follow the live generation as it is now (on assignment: no batch in flight)."""
-        if self.pinned is None:
-            self._following = self._read_live()
-        return self.current()
+        """The generation to read a newly assigned partition's offsets from: the live one.
+
+        It does not start following a generation that a swap made live since our last
+        write: the partitions we already own are positioned for the old one, so the next
+        `writing` must still raise GenerationMoved and reposition all of them. (Following it
+        here let a cooperative rebalance after a swap carry an owned partition on from the
+        old generation's position, past the new generation's checkpoint.)
+        """
+        if self.pinned is not None:
+            return self.pinned
+        live = self._read_live()
+        if self._following is None:
+            self._following = live
+        return live
 
     def writing(self, read_live: Callable[[], int] | None = None) -> int:
         """The generation a batch writes to; raises GenerationMoved if a swap happened.

@@ -10,7 +10,10 @@ from projections.model import PartitionKey
 
 
 class BadStartPosition(ValueError):
-    """A `--from` value that is not earliest, an ISO-8601 time or P:O pairs."""
+    """A `--from` value that is not 0 (earliest), an ISO-8601 time or P:O pairs."""
+
+
+BEGINNING = ("0", "earliest")
 
 
 def partitions(reader: Consumer, topics: list[str]) -> list[PartitionKey]:
@@ -30,19 +33,26 @@ def watermarks(reader: Consumer, keys: list[PartitionKey]) -> dict[PartitionKey,
 
 
 def start_offsets(reader: Consumer, topics: list[str], text: str) -> dict[PartitionKey, int]:
-    """The offsets `--from` means: earliest, the first event at or after a time, or P:O,..."""
+    """The offsets `--from` means, per partition of the topics:
+
+    - `0` or `earliest`: the partition's first retained offset (a rebuild from scratch);
+    - an ISO-8601 time with a zone: the first record at or after it (the end if none);
+    - `P:O[,P:O...]`: offset O of partition P of every topic; unnamed partitions start at
+      their first retained offset. An offset past the partition's end is refused.
+    """
     keys = partitions(reader, topics)
     marks = watermarks(reader, keys)
     earliest = {key: low for key, (low, _high) in marks.items()}
-    if text == "earliest":
+    if text in BEGINNING:
         return earliest
     if ":" in text and "T" not in text and "-" not in text:
-        return {**earliest, **_explicit(text, topics, keys)}
+        return {**earliest, **_explicit(text, topics, marks)}
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise BadStartPosition(
-            f"--from {text!r}: expected 'earliest', an ISO-8601 time or P:O[,P:O...]"
+            f"--from {text!r}: expected 0 (the beginning), an ISO-8601 time with a zone"
+            " or PARTITION:OFFSET[,PARTITION:OFFSET...]"
         ) from None
     if moment.tzinfo is None:
         raise BadStartPosition(f"--from {text!r}: give a time zone, e.g. {text}+00:00")
@@ -57,7 +67,10 @@ def start_offsets(reader: Consumer, topics: list[str], text: str) -> dict[Partit
     }
 
 
-def _explicit(text: str, topics: list[str], keys: list[PartitionKey]) -> dict[PartitionKey, int]:
+def _explicit(
+    text: str, topics: list[str], marks: dict[PartitionKey, tuple[int, int]]
+) -> dict[PartitionKey, int]:
+    keys = list(marks)
     chosen: dict[PartitionKey, int] = {}
     for pair in text.split(","):
         try:
@@ -69,5 +82,11 @@ def _explicit(text: str, topics: list[str], keys: list[PartitionKey]) -> dict[Pa
         matching = [(t, p) for t, p in keys if p == partition]
         if not matching:
             raise BadStartPosition(f"--from: partition {partition} not in {', '.join(topics)}")
-        chosen.update(dict.fromkeys(matching, offset))
+        for key in matching:
+            low, high = marks[key]
+            if offset > high:
+                raise BadStartPosition(
+                    f"--from: {key[0]}[{partition}] ends at offset {high}; {offset} is past it"
+                )
+            chosen[key] = max(offset, low)  # below the first retained offset: from there
     return chosen

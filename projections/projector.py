@@ -56,6 +56,9 @@ class Projector:
         self._stage = ApplyStage()  # replaced by each run
         self._name = sink.projection_name
         self.applied = 0  # events applied by this instance, for progress reports
+        # The partitions assigned now, readable from any thread (the consumer's own
+        # assignment() must not be called from another thread while it consumes).
+        self.owned: frozenset[PartitionKey] = frozenset()
 
     def run(self, until: Callable[[], bool] | None = None) -> None:
         """Consume until `stop()` (or `until()` is true between batches); leave the group.
@@ -75,6 +78,8 @@ class Projector:
                 size = self._catch_up_batch_size if len(messages) >= size else self._batch_size
                 if messages:
                     self._submit(self._decode(messages))
+                else:
+                    self._settle()
             self._finish()
         except Stopped:
             log.info(
@@ -97,12 +102,14 @@ class Projector:
             {f"{tp.topic}[{tp.partition}]": tp.offset for tp in partitions},
         )
         consumer.incremental_assign(partitions)
+        self.owned |= {(tp.topic, tp.partition) for tp in partitions}
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Between batches (callbacks run inside consume), so nothing is half applied.
         self._stage.drain()  # the batch in flight commits before its partitions move
         log.info("projection %s revoked %d partitions", self._name, len(partitions))
         consumer.incremental_unassign(partitions)
+        self.owned -= {(tp.topic, tp.partition) for tp in partitions}
         for tp in partitions:
             metrics.LAG.remove(self._name, tp.topic, str(tp.partition))
 
@@ -156,6 +163,18 @@ class Projector:
             return
         self._report_lag(decoded.next_offsets)
 
+    def _settle(self) -> None:
+        """Nothing new to read: act on the finished batch now, not when traffic comes.
+
+        A batch that met a swap is re-read from the new generation's checkpoints at once;
+        waiting for the next batch left a quiet system stale (and read-your-writes timing
+        out) until more events arrived.
+        """
+        try:
+            self._stage.poll()
+        except GenerationMoved:
+            self._reposition()
+
     def _finish(self) -> None:
         # Leaving anyway: a batch that met a new generation is re-read from its checkpoints.
         with suppress(GenerationMoved):
@@ -205,6 +224,11 @@ class ApplyStage:
         pending, self._pending = self._pending, None
         if pending is not None:
             pending.result()
+
+    def poll(self) -> None:
+        """Raise what the batch in flight raised if it has finished; never wait."""
+        if self._pending is not None and self._pending.done():
+            self.result()
 
     def drain(self) -> None:
         """Wait for the batch in flight without raising: its failure surfaces later."""

@@ -309,11 +309,14 @@ class Services:
         )
         return DeadLetterWriter(self.dead_letter_producer, created.topic, name)
 
-    def reader(self) -> Consumer:
-        """A group-less consumer for assigned reads (dead letters, watermarks)."""
+    def reader(self, eof: bool = False) -> Consumer:
+        """A group-less consumer for assigned reads (dead letters, watermarks); with `eof`,
+        reaching a partition's end is reported (reads that must know they saw it all)."""
         config = kafka_config.consumer_config(
             self.settings.kafka_connection(), self.settings.group("skald.reader")
         )
+        if eof:
+            config["enable.partition.eof"] = True  # the end is an event, not a timeout
         return Consumer(config)
 
     def projector(self, name: str, sink: Sink | None = None, group: str | None = None) -> Projector:

@@ -62,7 +62,10 @@ class CheckpointIndex:
             for doc in self._search(self._owner(generation))
         }
 
-    def checkpoint(self, generation: int, key: PartitionKey, next_offset: int) -> Action:
+    def checkpoint(
+        self, generation: int, key: PartitionKey, next_offset: int, via: str | None = None
+    ) -> Action:
+        """The checkpoint write, to this index or through the alias `via` (a fence)."""
         source = {
             "projection": self._owner(generation),
             "topic": key[0],
@@ -71,14 +74,14 @@ class CheckpointIndex:
         }
         # The offset is the external version: a stale checkpoint write can't move it back.
         meta = {
-            "_index": self.index,
+            "_index": via or self.index,
             "_id": self._checkpoint_id(generation, key),
             "version": next_offset,
             "version_type": "external",
         }
         return {"index": meta}, source
 
-    def pending(self, generation: int, position: Position) -> Action:
+    def pending(self, generation: int, position: Position, via: str | None = None) -> Action:
         """The marker of a dead-lettered event not redriven yet."""
         owner = self._owner(generation) + "#pending"
         source = {
@@ -88,7 +91,7 @@ class CheckpointIndex:
             "next_offset": position.offset,
         }
         doc_id = f"{owner}:{position.topic}:{position.partition}:{position.offset}"
-        return {"index": {"_index": self.index, "_id": doc_id}}, source
+        return {"index": {"_index": via or self.index, "_id": doc_id}}, source
 
     def is_pending(self, generation: int, position: Position) -> bool:
         return bool(

@@ -10,6 +10,14 @@ item with backoff; if they stay throttled the batch fails as transient (never a 
 letter). Generations are indices `<alias>-v<n>`, each written through its own
 `<alias>-v<n>-writer` alias with `require_alias`, so a writer that missed a swap can't
 re-create a dropped index; queries read `<alias>`, swapped atomically.
+
+OpenSearch has no lock a swap could take against live batches (PostgreSQL's swap waits
+for them on the registry row), so the swap fences instead: it removes the live
+generation's writer aliases (documents, and checkpoints through
+`<alias>-v<n>-checkpoint-writer` on the checkpoint index) in one atomic alias update,
+then compares checkpoints, which can no longer move, then moves the read alias. A live
+batch caught by the fence fails its write; it raises GenerationMoved once the swap is
+done, or retries as transient if the swap backed off and restored the aliases.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from projections.model import (
     Projected,
     ProjectedEvent,
     Row,
+    TransientSinkError,
     behind,
 )
 from projections.opensearch.bulk import Action, BulkRejected, BulkWriter
@@ -61,8 +70,10 @@ class OpenSearchSink:
         self._checkpoints.setup()
         if not self._client.indices.exists_alias(name=self._alias):
             self._create_index(1, {self._alias: {}})
-        live = self.live_generation()
-        self._client.indices.put_alias(index=self._index(live), name=self._writer(live))
+        self._open(self.live_generation())
+        building = self.building_generation()
+        if building is not None:
+            self._open(building)
 
     def _create_index(self, generation: int, aliases: dict[str, Any]) -> None:
         body = {
@@ -71,12 +82,40 @@ class OpenSearchSink:
             "aliases": {**aliases, self._writer(generation): {}},
         }
         self._client.indices.create(index=self._index(generation), body=body)
+        self._open(generation)
 
     def _index(self, generation: int) -> str:
         return f"{self._alias}-v{generation}"
 
     def _writer(self, generation: int) -> str:
         return f"{self._alias}-v{generation}-writer"
+
+    def _checkpoint_writer(self, generation: int) -> str:
+        return f"{self._alias}-v{generation}-checkpoint-writer"
+
+    def _writer_aliases(self, generation: int, action: str) -> list[dict[str, Any]]:
+        """Alias actions adding or removing both writer aliases of a generation."""
+        return [
+            {action: {"index": self._index(generation), "alias": self._writer(generation)}},
+            {
+                action: {
+                    "index": self._checkpoints.index,
+                    "alias": self._checkpoint_writer(generation),
+                }
+            },
+        ]
+
+    def _open(self, generation: int) -> None:
+        """Let batches write this generation (idempotent): both writer aliases exist."""
+        self._client.indices.update_aliases(
+            body={"actions": self._writer_aliases(generation, "add")}
+        )
+
+    def _fence(self, generation: int) -> None:
+        """Refuse every later write to this generation's documents and checkpoints."""
+        self._client.indices.update_aliases(
+            body={"actions": self._writer_aliases(generation, "remove")}
+        )
 
     def _generations_stored(self) -> list[int]:
         found = self._client.indices.get(index=f"{self._alias}-v*", ignore_unavailable=True)
@@ -123,25 +162,42 @@ class OpenSearchSink:
         self._bulk.send(writes, require_alias=False)
 
     def swap(self, generation: int, force: bool = False) -> bool:
+        """Fence the live generation, then make `generation` live if it is not behind.
+
+        Two processes must not swap one projection at once (one replay at a time).
+        """
         live = self.live_generation()
         if live == generation:
             return True
         if not force and behind(self.checkpoints(generation), self.checkpoints(live)):
-            return False
-        # Make everything the new index holds searchable first: it must show no less than
-        # the old one did at the moment queries move over.
-        self._client.indices.refresh(index=self._index(generation))
-        actions = [
-            {"remove": {"index": self._index(live), "alias": self._alias}},
-            {"add": {"index": self._index(generation), "alias": self._alias}},
-        ]
-        self._client.indices.update_aliases(body={"actions": actions})
+            return False  # not even close: no need to stop the live writers
+        self._fence(live)
+        try:
+            # The live checkpoints are frozen now: this comparison stays true.
+            if not force and behind(self.checkpoints(generation), self.checkpoints(live)):
+                self._open(live)
+                return False
+            # Make everything the new index holds searchable first: it must show no less
+            # than the old one did at the moment queries move over.
+            self._client.indices.refresh(index=self._index(generation))
+            actions = [
+                {"remove": {"index": self._index(live), "alias": self._alias}},
+                {"add": {"index": self._index(generation), "alias": self._alias}},
+            ]
+            self._client.indices.update_aliases(body={"actions": actions})
+        except BaseException:
+            if self.live_generation() == live:
+                self._open(live)  # the swap did not happen: let the live writers go on
+            raise
         return True
 
     def drop_generation(self, generation: int) -> None:
         if generation == self.live_generation():
             raise ValueError(f"generation {generation} is live; swap before dropping it")
         self._client.indices.delete(index=self._index(generation), ignore=404)
+        self._client.indices.delete_alias(
+            index=self._checkpoints.index, name=self._checkpoint_writer(generation), ignore=404
+        )
         self._checkpoints.drop(generation)
 
     # --- applying ----------------------------------------------------------------------
@@ -160,14 +216,30 @@ class OpenSearchSink:
     ) -> None:
         """Index the batch's documents, then record dead letters and checkpoints."""
         generation = self._generations.writing()
+        via = self._checkpoint_writer(generation)
         try:
             self._write(generation, batch, gate=True)
+            writes = [self._checkpoints.pending(generation, p, via) for p in dead_lettered]
+            writes += [
+                self._checkpoints.checkpoint(generation, k, o, via) for k, o in next_offsets.items()
+            ]
+            self._bulk.send(writes, require_alias=True)
         except (BulkRejected, NotFoundError):
-            self._generations.writing()  # raises GenerationMoved if that is why it failed
+            self._fenced(generation)
             raise
-        writes = [self._checkpoints.pending(generation, p) for p in dead_lettered]
-        writes += [self._checkpoints.checkpoint(generation, k, o) for k, o in next_offsets.items()]
-        self._bulk.send(writes, require_alias=False)
+
+    def _fenced(self, generation: int) -> None:
+        """After a refused write: raise GenerationMoved if a swap is why, or
+        TransientSinkError while a swap's fence is up; return if neither (a bad document)."""
+        self._generations.writing()  # raises GenerationMoved if a swap happened
+        documents = self._client.indices.exists_alias(name=self._writer(generation))
+        checkpoints = self._client.indices.exists_alias(name=self._checkpoint_writer(generation))
+        if documents and not checkpoints:
+            self._open(generation)  # a generation made before checkpoint writer aliases
+        if not (documents and checkpoints):
+            raise TransientSinkError(
+                f"{self.projection_name} v{generation}: writes fenced by a swap in progress"
+            )
 
     def make_visible(self) -> None:
         """Refresh the live index: indexed is not yet searchable until the next refresh."""

@@ -33,9 +33,19 @@ def _letters(services: Services, name: str) -> list[DeadLetter]:
 
 
 @app.command("list")
-def list_letters(name: Projection) -> None:
-    """One line per dead letter (duplicates of one source event shown once)."""
-    letters = _letters(build_services(), name)
+def list_letters(
+    name: Annotated[
+        str | None,
+        typer.Argument(help="Projection name, e.g. sales.orders; none: every projection"),
+    ] = None,
+) -> None:
+    """One line per dead letter (duplicates of one source event shown once); without a
+    name, one line per projection: how many, the oldest and the newest."""
+    services = build_services()
+    if name is None:
+        _summary(services)
+        return
+    letters = _letters(services, name)
     table = Table("dlq offset", "source", "kind", "failed at", "error")
     for letter in letters:
         source = f"{letter.source.topic}[{letter.source.partition}]@{letter.source.offset}"
@@ -45,6 +55,26 @@ def list_letters(name: Projection) -> None:
     typer.echo(f"{len(letters)} dead letter(s) for {name}")
     if letters:
         console.print(table)
+
+
+def _summary(services: Services) -> None:
+    table = Table("projection", "dead letters", "oldest", "newest")
+    total = 0
+    reader = services.reader()
+    for name in services.projection_sinks:
+        topic = services.settings.topic(dead_letter_topic(name))
+        try:
+            letters = read_dead_letters(reader, topic)
+        except TimeoutError as error:
+            fail(f"Kafka at {services.settings.kafka_bootstrap}: {error}")
+        total += len(letters)
+        failed = sorted(letter.failed_at for letter in letters)
+        table.add_row(
+            name, str(len(letters)), failed[0] if failed else "-", failed[-1] if failed else "-"
+        )
+    reader.close()
+    typer.echo(f"{total} dead letter(s) in {len(services.projection_sinks)} projections")
+    console.print(table)
 
 
 @app.command("show")

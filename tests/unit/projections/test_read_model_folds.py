@@ -47,9 +47,12 @@ def test_the_compiled_converter_rebuilds_nested_dataclasses() -> None:
 
 
 def test_explicit_start_positions() -> None:
-    keys = [("t", 0), ("t", 1)]
-    assert _explicit("1:40", ["t"], keys) == {("t", 1): 40}
+    marks = {("t", 0): (0, 100), ("t", 1): (10, 100)}
+    assert _explicit("1:40", ["t"], marks) == {("t", 1): 40}
+    assert _explicit("1:3", ["t"], marks) == {("t", 1): 10}  # below the first retained
+    with pytest.raises(BadStartPosition, match="ends at offset 100"):
+        _explicit("0:101", ["t"], marks)
     with pytest.raises(BadStartPosition):
-        _explicit("5:1", ["t"], keys)
+        _explicit("5:1", ["t"], marks)
     with pytest.raises(BadStartPosition):
-        _explicit("x", ["t"], keys)
+        _explicit("x", ["t"], marks)
