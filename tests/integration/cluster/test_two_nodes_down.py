@@ -61,7 +61,8 @@ def test_two_nodes_down_refuses_writes_with_503_and_recovers(
     load.wait_acknowledged(load.acknowledged() + 50, timeout=300)
     back = outage(load.commands, back_at)
     load.stop()
-    rejoined = wait_fully_replicated(cluster.bootstrap)
+    wait_fully_replicated(cluster.bootstrap)
+    rejoined = time.monotonic() - back_at
     retries = settle(api.url, load.commands)
 
     events = read_events(services.settings, STOCK.events_topic, services.codec)
@@ -86,7 +87,7 @@ def test_two_nodes_down_refuses_writes_with_503_and_recovers(
         f"\n{seen.line('two nodes down')}; killed nodes {down}; answered during the outage "
         f"{len(during)} ({len(refused)} 503, {len(timed_out)} 504); writes back "
         f"{back.recovered_after:.1f} s after the restart began; fully replicated "
-        f"{rejoined:.1f} s later; retries to settle {retries}; "
+        f"{rejoined:.1f} s after it; retries to settle {retries}; "
         f"events {len(events)}; test {time.monotonic() - started:.0f} s"
     )
 
