@@ -84,5 +84,5 @@ cluster-down: install ## Stop the three-node Kafka cluster
 cluster-status: install ## Show the three-node Kafka cluster's nodes
 	$(PY) deploy/local/cluster.py status
 
-test-cluster: up ## Broker fault tests on a private three-node cluster (about 8 min; not in `make test`)
+test-cluster: up ## Broker fault tests on a private three-node cluster (about 9 min; not in `make test`)
 	$(VENV)/bin/pytest -m cluster tests/integration/cluster
