@@ -9,10 +9,15 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 
+def leaders(bootstrap: str, topic: str) -> dict[int, int]:
+    """The node id leading each partition of a topic now."""
+    metadata = AdminClient({"bootstrap.servers": bootstrap}).list_topics(topic, timeout=30)
+    return {p.id: p.leader for p in metadata.topics[topic].partitions.values()}
+
+
 def leader_of(bootstrap: str, topic: str, partition: int) -> int:
     """The node id leading a partition now."""
-    metadata = AdminClient({"bootstrap.servers": bootstrap}).list_topics(topic, timeout=30)
-    return metadata.topics[topic].partitions[partition].leader
+    return leaders(bootstrap, topic)[partition]
 
 
 def under_replicated(bootstrap: str) -> list[str]:

@@ -20,7 +20,7 @@ from contexts.inventory.aggregates import STOCK
 from skald.services import Services
 from tests.integration.cluster.nodes import KafkaCluster
 from tests.integration.cluster.outage import outage
-from tests.integration.cluster.replicas import leader_of, wait_fully_replicated
+from tests.integration.cluster.replicas import leaders, wait_fully_replicated
 from tests.integration.cluster.restocks import (
     ACCEPTED,
     UNAVAILABLE,
@@ -43,7 +43,9 @@ def test_two_nodes_down_refuses_writes_with_503_and_recovers(
     started = time.monotonic()
     load = RestockLoad(api.url).start()
     load.wait_acknowledged(100)
-    survivor = leader_of(cluster.bootstrap, services.settings.topic(STOCK.commands_topic), 0)
+    led_by = leaders(cluster.bootstrap, services.settings.topic(STOCK.commands_topic))
+    survivor = led_by[0]
+    survivor_leads = {partition for partition, node_id in led_by.items() if node_id == survivor}
     down = [node_id for node_id in cluster.nodes if node_id != survivor]
     fault_at = time.monotonic()
     for node_id in down:
@@ -75,17 +77,21 @@ def test_two_nodes_down_refuses_writes_with_503_and_recovers(
     timed_out = [c for c in during if c.first == 504]
     other = [(c.first, c.retry_after[0], c.sku) for c in during if c not in refused + timed_out]
     assert not other, f"{len(other)} of {len(during)} neither 503 + Retry-After nor 504: {other}"
-    # A 504 is a command already in the survivor's log, waiting for followers that are gone:
-    # librdkafka holds an idempotent producer's possibly-written batch until the broker
-    # answers, so "may still be applied" is the truth. Every other write is refused.
+    # Some writes end in 504 (no reply in time, "may still be applied"), not 503: a command
+    # already in the survivor's log waits for followers that are gone, and librdkafka holds
+    # an idempotent producer's possibly-written batch until the broker answers. Seen on
+    # partitions the dead nodes led too (not explained yet; see the issue note). Bounded:
+    # most writes are refused outright, and every one is settled by a retry with its key.
     assert len(refused) > len(timed_out), (len(refused), len(timed_out))
     assert back.recovered_after is not None
     assert _new_write_accepted(api.url)
     for skald in (api, processor):
         assert skald.process is not None and skald.process.poll() is None, skald.log()[-3000:]
     print(
-        f"\n{seen.line('two nodes down')}; killed nodes {down}; answered during the outage "
-        f"{len(during)} ({len(refused)} 503, {len(timed_out)} 504); writes back "
+        f"\n{seen.line('two nodes down')}; killed nodes {down}, survivor leads command "
+        f"partitions {sorted(survivor_leads)}; answered during the outage "
+        f"{len(during)} ({len(refused)} 503, {len(timed_out)} 504 on partitions "
+        f"{sorted({c.partition for c in timed_out if c.partition is not None})}); writes back "
         f"{back.recovered_after:.1f} s after the restart began; fully replicated "
         f"{rejoined:.1f} s after it; retries to settle {retries}; "
         f"events {len(events)}; test {time.monotonic() - started:.0f} s"
