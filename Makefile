@@ -8,7 +8,7 @@ COMPOSE := docker compose --env-file deploy/versions.env -f deploy/docker-compos
 
 .DEFAULT_GOAL := help
 .PHONY: help install up down status stack-clean setup run test test-unit test-integration \
-        lint format schemas-check bench
+        lint format schemas-check bench cluster-up cluster-down cluster-status test-cluster
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -74,3 +74,15 @@ test-integration: up ## Integration and end-to-end tests against the real servic
 
 test: lint schemas-check up ## Everything CI runs: lint, schema check, unit and integration tests
 	$(VENV)/bin/pytest
+
+cluster-up: install ## Start a three-node Kafka cluster on localhost:19092-19094 (replication 3)
+	$(PY) deploy/local/cluster.py up
+
+cluster-down: install ## Stop the three-node Kafka cluster
+	$(PY) deploy/local/cluster.py down
+
+cluster-status: install ## Show the three-node Kafka cluster's nodes
+	$(PY) deploy/local/cluster.py status
+
+test-cluster: up ## Broker fault tests on a private three-node cluster (about 9 min; not in `make test`)
+	$(VENV)/bin/pytest -m cluster tests/integration/cluster

@@ -38,6 +38,25 @@ def producer_config(connection: KafkaConnection) -> dict[str, Any]:
     }
 
 
+def command_producer_config(connection: KafkaConnection, reply_timeout_ms: int) -> dict[str, Any]:
+    """The API's producer of commands: a command the cluster won't take is refused in time.
+
+    librdkafka retries a write refused for want of in-sync replicas (NOT_ENOUGH_REPLICAS) or
+    of a leader until `message.timeout.ms` (5 min by default), long after the API stopped
+    waiting for the reply (a 504, "may still be applied"). Failing delivery within half the
+    reply deadline turns a cluster that can't take writes into a 503 with Retry-After, and a
+    retry with the same Idempotency-Key is safe either way. Half, not all but a second: a
+    request already sent ends only when the broker answers or its own timeout passes, and
+    librdkafka adds slack to that (measured: 504s, not 503s, at the full deadline less 1 s).
+    """
+    delivery_ms = max(500, reply_timeout_ms // 2)
+    return {
+        **producer_config(connection),
+        "message.timeout.ms": delivery_ms,  # see above: a 503 before the reply deadline
+        "request.timeout.ms": delivery_ms,  # the broker gives up waiting for acks as soon
+    }
+
+
 def consumer_config(connection: KafkaConnection, group_id: str) -> dict[str, Any]:
     """A consumer whose offsets live in the sink, not in Kafka's group offsets."""
     return {

@@ -214,8 +214,9 @@ class Services:
     @cached_property
     def command_bus(self) -> CommandBus:
         connection = self.settings.kafka_connection()
+        reply_timeout_ms = int(self.settings.command_timeout_seconds * 1000)
         bus = CommandBus(
-            Producer(kafka_config.producer_config(connection)),
+            Producer(kafka_config.command_producer_config(connection, reply_timeout_ms)),
             Consumer(
                 kafka_config.reply_reader_config(connection, self.settings.group("skald.reader"))
             ),
