@@ -8,7 +8,10 @@ shared stack's. Each test gets a fresh namespace whose topics have replication 3
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+import signal
+import subprocess
+from collections.abc import Generator, Iterator
 
 import pytest
 
@@ -71,8 +74,26 @@ def api(spawn: ProcessFactory) -> SkaldProcess:
     return process
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Keep each phase's report on the test item, for fixtures that act on a failure."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def processor(spawn: ProcessFactory) -> SkaldProcess:
+def processor(spawn: ProcessFactory, request: pytest.FixtureRequest) -> Iterator[SkaldProcess]:
     process = spawn("processor", ["process"], {"PYTHONFAULTHANDLER": "1"})
     process.wait_for_log("assigned", timeout=120)
-    return process
+    yield process
+    report = getattr(request.node, "report_call", None)
+    running = process.process is not None and process.process.poll() is None
+    if report is not None and report.failed and running and process.process is not None:
+        # A processor that stopped making progress: SIGABRT makes faulthandler write every
+        # thread's stack to its log (kept in the test's temporary directory).
+        process.signal(signal.SIGABRT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.process.wait(10)
