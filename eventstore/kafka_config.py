@@ -38,6 +38,9 @@ def producer_config(connection: KafkaConnection) -> dict[str, Any]:
     }
 
 
+MIN_DELIVERY_MS = 2000
+
+
 def command_producer_config(connection: KafkaConnection, reply_timeout_ms: int) -> dict[str, Any]:
     """The API's producer of commands: a command the cluster won't take is refused in time.
 
@@ -48,8 +51,10 @@ def command_producer_config(connection: KafkaConnection, reply_timeout_ms: int) 
     retry with the same Idempotency-Key is safe either way. Half, not all but a second: a
     request already sent ends only when the broker answers or its own timeout passes, and
     librdkafka adds slack to that (measured: 504s, not 503s, at the full deadline less 1 s).
+    Never under 2 s: a healthy broker's first writes after a start (metadata, new leaders)
+    took over 500 ms in CI, and a 503 there would refuse work a healthy cluster takes.
     """
-    delivery_ms = max(500, reply_timeout_ms // 2)
+    delivery_ms = max(MIN_DELIVERY_MS, reply_timeout_ms // 2)
     return {
         **producer_config(connection),
         "message.timeout.ms": delivery_ms,  # see above: a 503 before the reply deadline
