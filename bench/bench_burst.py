@@ -27,7 +27,7 @@ import aiohttp
 
 from bench.burst_watch import Watcher, saga_traffic
 from bench.result import Result
-from bench.stack import Stack
+from bench.stack import Stack, running_stack
 from skald.settings import Settings
 
 SECONDS = float(os.environ.get("SKALD_BENCH_BURST_SECONDS", "20"))
@@ -305,14 +305,9 @@ def _cpu_row(used: dict[str, float], sagas: int) -> Result:
 
 def run(settings: Settings) -> list[Result]:
     """The burst and sustained rows from one stack in one fresh namespace, dropped after."""
-    stack = Stack(settings, port=18000 + os.getpid() % 1000 + 2)
-    try:
-        stack.start()
+    with running_stack(settings, port=18000 + os.getpid() % 1000 + 2) as stack:
         watcher = Watcher(stack.services)
         try:
             return _measure(stack, watcher)
         finally:
             watcher.close()
-    finally:
-        stack.stop()
-        stack.drop()

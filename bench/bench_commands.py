@@ -19,7 +19,7 @@ import aiohttp
 
 from bench.load import Answer, Load, Request, closed_loop, open_loop
 from bench.result import Result
-from bench.stack import Stack
+from bench.stack import Stack, running_stack
 from skald.settings import Settings
 
 CLIENTS = [int(c) for c in os.environ.get("SKALD_BENCH_COMMAND_CLIENTS", "16,64,256").split(",")]
@@ -137,10 +137,5 @@ def _measure(stack: Stack) -> list[Result]:
 
 def run(settings: Settings) -> list[Result]:
     """Commands/s and p50/p99 of the command path beside the API's own HTTP ceiling."""
-    stack = Stack(settings, 18000 + os.getpid() % 1000)
-    stack.start()
-    try:
+    with running_stack(settings, 18000 + os.getpid() % 1000) as stack:
         return _measure(stack)
-    finally:
-        stack.stop()
-        stack.drop()

@@ -23,7 +23,7 @@ import aiohttp
 from confluent_kafka import Consumer, TopicPartition
 
 from bench.result import Result
-from bench.stack import Stack
+from bench.stack import Stack, running_stack
 from eventstore import kafka_config
 from eventstore.position import Position
 from skald.settings import Settings
@@ -218,10 +218,5 @@ def _measure(stack: Stack) -> list[Result]:
 
 def run(settings: Settings) -> list[Result]:
     """Freshness p50/p99 through the API and the transactional processor."""
-    stack = Stack(settings, 19000 + os.getpid() % 1000)
-    stack.start()
-    try:
+    with running_stack(settings, 19000 + os.getpid() % 1000) as stack:
         return _measure(stack)
-    finally:
-        stack.stop()
-        stack.drop()

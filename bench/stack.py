@@ -7,9 +7,11 @@ topics, consumer groups, OpenSearch indices and PostgreSQL schemas (generations 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench.namespace import drop_namespace
@@ -87,3 +89,15 @@ class Stack:
         """Delete everything the namespace created."""
         self.services.close()
         drop_namespace(self.settings)
+
+
+@contextlib.contextmanager
+def running_stack(settings: Settings, port: int) -> Iterator[Stack]:
+    """A started `Stack`, stopped and its namespace dropped afterwards, however it ends."""
+    stack = Stack(settings, port)
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+        stack.drop()
