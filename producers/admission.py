@@ -31,8 +31,15 @@ ADMISSION_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 class Admission:
-    """Refuses while at least `min_messages` are queued and they take over `max_seconds` to
-    drain; admits with no monitor, a stale backlog or a rate not yet measured (fail open)."""
+    """Refuses work that would take over `max_seconds` to finish behind the queued messages
+    (never while fewer than `min_messages` are queued); admits with no monitor, a stale
+    backlog or a rate not yet measured (fail open).
+
+    Work that passes Skald's queues `hops` times, one after another (a saga: a command
+    through the processor, its reply through the worker, the next command...), waits behind
+    the queue at every hop: it finishes in about `hops` times the time the queues take to
+    drain, and that is what is held under `max_seconds`.
+    """
 
     def __init__(
         self, monitor: BacklogMonitor | None, max_seconds: float, min_messages: int
@@ -41,40 +48,40 @@ class Admission:
         self.max_seconds = max_seconds
         self.min_messages = min_messages
 
-    def verdict(self) -> float | None:
+    def verdict(self, hops: int = 1) -> float | None:
         """None to admit; else the Retry-After, whole seconds in 1..60."""
-        refusal = self._refusal()
+        refusal = self._refusal(hops)
         return refusal[1] if refusal else None
 
-    def _refusal(self) -> tuple[Backlog, float] | None:
+    def _refusal(self, hops: int) -> tuple[Backlog, float] | None:
         if self.monitor is None:
             return None
         backlog = self.monitor.snapshot()
         if backlog.stale or backlog.messages < self.min_messages:
             return None
-        seconds = backlog.seconds_to_drain
-        if seconds <= self.max_seconds:
+        per_hop = backlog.seconds_to_drain
+        if hops * per_hop <= self.max_seconds:
             return None
-        return backlog, self._retry_after(backlog, seconds)
+        return backlog, self._retry_after(backlog, per_hop, self.max_seconds / hops)
 
-    def _retry_after(self, backlog: Backlog, seconds: float) -> float:
-        """Roughly when the backlog is back under the limit at the current rate."""
-        if backlog.drain_rate <= 0:
+    def _retry_after(self, backlog: Backlog, per_hop: float, allowed: float) -> float:
+        """Roughly when the queues are back under `allowed` seconds a hop, as they drain."""
+        if backlog.drain_rate <= 0 or not math.isfinite(per_hop):
             return float(MAX_RETRY_AFTER)
-        under_time = seconds - self.max_seconds
+        under_time = per_hop - allowed
         under_count = (backlog.messages - self.min_messages) / backlog.drain_rate
         wait = math.ceil(min(under_time, under_count))
         return float(min(MAX_RETRY_AFTER, max(1, wait)))
 
 
-def admission_gate(admission: Admission, route_name: str) -> Callable[[], None]:
-    """A FastAPI dependency: 503 with Retry-After while `admission` refuses."""
+def admission_gate(admission: Admission, route_name: str, hops: int = 1) -> Callable[[], None]:
+    """A FastAPI dependency: 503 with Retry-After while `admission` refuses work of `hops`."""
 
     logged = [-math.inf]
     logging_lock = threading.Lock()  # requests run in a thread pool: one of them logs
 
     def gate() -> None:
-        refusal = admission._refusal()
+        refusal = admission._refusal(hops)
         if refusal is None:
             return
         backlog, retry_after = refusal
@@ -94,9 +101,9 @@ def admission_gate(admission: Admission, route_name: str) -> Callable[[], None]:
                     f"{p.group} {p.topic}[{p.partition}] {p.committed}/{p.end}" for p in waiting
                 ),
             )
-        seconds = backlog.seconds_to_drain
+        seconds = hops * backlog.seconds_to_drain
         queued = (
-            f"about {seconds:.0f} s of work queued"
+            f"new work would wait about {seconds:.0f} s in its queues"
             if math.isfinite(seconds)
             else f"{backlog.messages} messages queued and none drained lately"
         )

@@ -14,7 +14,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from confluent_kafka import (
     Consumer,
@@ -66,14 +66,29 @@ class Backlog:
     partitions: tuple[PartitionBacklog, ...] = ()
     rate_known: bool = False
     stale: bool = False
+    # Each group's own drain rate (messages/s): the groups drain side by side, not as one.
+    group_rates: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def seconds_to_drain(self) -> float:
-        """0 when nothing is queued; inf when work is queued and a full window drained none."""
-        if self.messages == 0:
+        """How long the slowest group takes to drain what it owes (the groups work side by
+        side): 0 when nothing is queued; inf when work is queued and a full window drained
+        none. Without per-group rates, all messages over the total rate."""
+        if not self.group_rates:
+            return self._seconds(self.messages, self.drain_rate)
+        lags: dict[str, int] = {}
+        for p in self.partitions:
+            lags[p.group] = lags.get(p.group, 0) + p.lag
+        return max(
+            (self._seconds(lag, self.group_rates.get(group, 0.0)) for group, lag in lags.items()),
+            default=0.0,
+        )
+
+    def _seconds(self, messages: int, rate: float) -> float:
+        if messages == 0:
             return 0.0
-        if self.drain_rate > 0:
-            return self.messages / self.drain_rate
+        if rate > 0:
+            return messages / rate
         return math.inf if self.rate_known else 0.0
 
     def topic_lag(self, topic: str) -> int:
@@ -196,17 +211,21 @@ class BacklogMonitor:
             self._history.popleft()
         base_time, base = self._history[0]
         elapsed = now - base_time
-        drained = sum(max(0, c - base[key]) for key, c in committed.items() if key in base)
+        drained: dict[str, int] = {group: 0 for group in self._groups}
+        for key, c in committed.items():
+            if key in base:
+                drained[key[0]] = drained.get(key[0], 0) + max(0, c - base[key])
         partitions = tuple(
             PartitionBacklog(*key, position, end, self._idle_since[key])
             for key, (position, end) in sorted(offsets.items())
         )
         return Backlog(
             messages=sum(p.lag for p in partitions),
-            drain_rate=drained / elapsed if elapsed > 0 else 0.0,
+            drain_rate=sum(drained.values()) / elapsed if elapsed > 0 else 0.0,
             taken_at=now,
             partitions=partitions,
             rate_known=elapsed >= self._window,
+            group_rates={g: n / elapsed if elapsed > 0 else 0.0 for g, n in drained.items()},
         )
 
     def _empty_tail(self, key: Key, start: int, end: int) -> bool:

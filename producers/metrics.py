@@ -19,7 +19,8 @@ BACKLOG_MESSAGES = Gauge(
     "skald_backlog_messages", "Messages queued in Skald's own groups (commands, sagas)"
 )
 BACKLOG_SECONDS = Gauge(
-    "skald_backlog_seconds", "Seconds the queued messages take to drain at the recent rate"
+    "skald_backlog_seconds",
+    "Seconds the slowest of Skald's groups takes to drain its queue at its recent rate",
 )
 ADMISSION_REFUSED = Counter(
     "skald_admission_refused_total", "Requests refused at the door (503) over capacity", ["route"]

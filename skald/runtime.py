@@ -66,6 +66,7 @@ class Runtime(Protocol):
         """Work queued for Skald's own groups, how fast it drains, which topics are stalled:
         a saga watchdog tells "a participant failed" from "Skald is busy" with it."""
 
-    def admission_gate(self, route_name: str) -> Callable[..., None]:
+    def admission_gate(self, route_name: str, hops: int = 1) -> Callable[..., None]:
         """A FastAPI dependency for routes that start long work: 503 with Retry-After while
-        the backlog would take too long to drain."""
+        work passing Skald's queues `hops` times, one after another, would not finish within
+        the admission limit behind what is queued."""

@@ -172,7 +172,7 @@ class Services:
             settings.admission_min_messages,
         )
 
-    def admission_gate(self, route_name: str) -> Callable[..., None]:
+    def admission_gate(self, route_name: str, hops: int = 1) -> Callable[..., None]:
         """A FastAPI dependency: 503 with Retry-After while the backlog is over the limit.
 
         Routes are built before the API opens its clients: until `open_api_clients()` has
@@ -188,7 +188,7 @@ class Services:
             if admission is None:
                 return
             if not built:
-                built.append(admission_gate(admission, route_name))
+                built.append(admission_gate(admission, route_name, hops))
             built[0]()
 
         return gate

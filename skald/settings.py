@@ -89,7 +89,9 @@ class Settings(BaseSettings):
         True, description="Refuse long work (POST /orders) with 503 while the backlog is too long"
     )
     admission_max_backlog_seconds: float = Field(
-        10.0, gt=0, description="Most seconds of queued work (at the recent drain rate) admitted"
+        10.0,
+        gt=0,
+        description="Most seconds long work may wait in Skald's queues (over all its hops)",
     )
     admission_min_messages: int = Field(
         200, ge=0, description="Never refuse below this many queued messages (noisy rates)"

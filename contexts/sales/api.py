@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from contexts.sales.aggregates import ORDER
+from contexts.sales.fulfillment import saga
 from contexts.sales.order import decider
 from contexts.sales.order.commands import CancelOrder, ConfirmOrder, MarkOrderShipped, PlaceOrder
 from contexts.sales.order.events import OrderItem
@@ -111,7 +112,7 @@ def command_routes(runtime: Runtime) -> APIRouter:
         summary="Place an order",
         response_model=OrderAccepted,
         responses=ADMISSION_RESPONSES,  # it starts a saga: refused while Skald is at capacity
-        dependencies=[Depends(runtime.admission_gate("place_order"))],
+        dependencies=[Depends(runtime.admission_gate("place_order", hops=saga.HOPS))],
     )
     async def place_order(body: PlaceOrderIn, request: Request) -> JSONResponse:
         key = request.headers.get("Idempotency-Key")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any, cast
 
 import pytest
@@ -101,6 +102,16 @@ def test_the_drain_rate_is_the_committed_offsets_rise_over_the_window() -> None:
     assert latest.drain_rate == pytest.approx(18.0)
 
 
+def test_each_group_drains_at_its_own_rate() -> None:
+    monitor = _monitor(window=10.0)
+    fast, slow = ("processor", "commands", 0), ("worker", "replies", 0)
+    monitor._record(0.0, {fast: (0, 1000), slow: (0, 1000)})
+    latest = monitor._record(10.0, {fast: (900, 1000), slow: (100, 1000)})
+    assert latest.group_rates == {"processor": 90.0, "worker": 10.0}
+    assert latest.drain_rate == pytest.approx(100.0)
+    assert latest.seconds_to_drain == pytest.approx(90.0)  # the worker's 900 at 10/s
+
+
 def test_a_partition_that_appears_does_not_count_as_drained() -> None:
     monitor = _monitor(window=2.0)
     monitor._record(0.0, {("g", "t", 0): (10, 10)})
@@ -170,6 +181,36 @@ def test_refuses_over_the_limit_until_roughly_back_under_it() -> None:
     assert _admission(Backlog(messages=1001, drain_rate=100.0, rate_known=True)).verdict() == 1.0
 
 
+def test_the_slowest_group_decides_how_long_the_queues_take() -> None:
+    # The processor drains 100/s with 100 queued (1 s); the worker 10/s with 300 queued
+    # (30 s). Together 400 at 110/s (3.6 s) would hide the slow one.
+    backlog = Backlog(
+        messages=400,
+        drain_rate=110.0,
+        rate_known=True,
+        partitions=(
+            PartitionBacklog("processor", "commands", 0, 0, 100, 0.0),
+            PartitionBacklog("worker", "replies", 0, 0, 300, 0.0),
+        ),
+        group_rates={"processor": 100.0, "worker": 10.0},
+    )
+    assert backlog.seconds_to_drain == 30.0
+    stalled = replace(backlog, group_rates={"processor": 100.0, "worker": 0.0})
+    assert stalled.seconds_to_drain == math.inf
+
+
+def test_work_of_many_hops_waits_behind_the_queues_at_each() -> None:
+    backlog = Backlog(messages=300, drain_rate=100.0, rate_known=True)  # 3 s a hop
+    assert _admission(backlog).verdict(hops=1) is None
+    assert _admission(backlog).verdict(hops=3) is None  # 9 s: under the 10 s limit
+    # 10 hops: 30 s; 1 s on, the queue is down to the 200 messages never refused.
+    assert _admission(backlog).verdict(hops=10) == 1.0
+    assert (
+        _admission(Backlog(messages=3000, drain_rate=100.0, rate_known=True)).verdict(hops=10)
+        == 28.0
+    )  # 30 s a hop, allowed 1 s: 29 s by time, 28 by count
+
+
 def test_the_gate_answers_503_with_retry_after_and_a_clear_message() -> None:
     gate = admission_gate(
         _admission(Backlog(messages=2000, drain_rate=100.0, rate_known=True)), "place_order"
@@ -179,7 +220,8 @@ def test_the_gate_answers_503_with_retry_after_and_a_clear_message() -> None:
     assert refused.value.status_code == 503
     assert refused.value.headers == {"Retry-After": "10"}
     assert refused.value.detail == (
-        "Skald is at capacity: about 20 s of work queued (limit 10 s); retry after 10 s"
+        "Skald is at capacity: new work would wait about 20 s in its queues (limit 10 s); "
+        "retry after 10 s"
     )
     admission_gate(_admission(Backlog()), "place_order")()  # admits: no exception
 
