@@ -26,6 +26,10 @@ from projections.model import GenerationMoved, PartitionKey, Projected, Sink
 
 log = logging.getLogger(__name__)
 
+# How long an idle projector blocks for its first event before it looks around (stop
+# requests, a finished batch that met a swap): the first event ends the wait at once.
+IDLE_WAIT_SECONDS = 0.1
+
 
 class Projector:
     """Runs one sink over its topics until stopped."""
@@ -50,7 +54,11 @@ class Projector:
         # While consumes come back full the log is ahead of us: larger batches then spread
         # each transaction's fixed cost (locks, checkpoints, round trips) over more events.
         self._catch_up_batch_size = max(catch_up_batch_size or 4 * batch_size, batch_size)
+        # Group commit: while events keep coming, at most one batch per `linger` (each batch
+        # is a transaction with fixed costs: checkpoint locks, round trips); the first event
+        # after a quiet spell starts a batch at once, so a quiet system answers fast.
         self._linger = linger
+        self._last_batch = -float("inf")
         self._stopping = threading.Event()
         self._applier = BatchApplier(sink, dead_letters, self._stopping)
         self._stage = ApplyStage()  # replaced by each run
@@ -74,7 +82,7 @@ class Projector:
         try:
             size = self._batch_size
             while not self._stopping.is_set() and not (until and until()):
-                messages = self._consumer.consume(size, timeout=self._linger)
+                messages = self._next_batch(size)
                 size = self._catch_up_batch_size if len(messages) >= size else self._batch_size
                 if messages:
                     self._submit(self._decode(messages))
@@ -88,6 +96,24 @@ class Projector:
         finally:
             self._stage.close()
             self._consumer.close()
+
+    def _next_batch(self, size: int) -> list[Message]:
+        """Up to `size` messages: what `linger` gathers after the last batch, or, after a quiet
+        spell, the first message as soon as it comes with whatever arrived beside it."""
+        due = self._last_batch + self._linger
+        now = time.monotonic()
+        if now < due:
+            messages = self._consumer.consume(size, timeout=due - now)
+        else:
+            first = self._consumer.poll(IDLE_WAIT_SECONDS)
+            if first is None:
+                return []
+            messages = (
+                [first, *self._consumer.consume(size - 1, timeout=0)] if size > 1 else [first]
+            )
+        if messages:
+            self._last_batch = time.monotonic()
+        return messages
 
     def stop(self) -> None:
         """Ask the loop to finish (or abandon) its current batch and exit."""
