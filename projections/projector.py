@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 # How long an idle projector blocks for its first event before it looks around (stop
 # requests, a finished batch that met a swap): the first event ends the wait at once.
 IDLE_WAIT_SECONDS = 0.1
+LAG_REFRESH_SECONDS = 1.0  # how often an idle projector re-reads its lag (markers stepped)
 
 
 class Projector:
@@ -59,6 +60,7 @@ class Projector:
         # after a quiet spell starts a batch at once, so a quiet system answers fast.
         self._linger = linger
         self._last_batch = -float("inf")
+        self._lag_reported_at = -float("inf")
         self._stopping = threading.Event()
         self._applier = BatchApplier(sink, dead_letters, self._stopping)
         self._stage = ApplyStage()  # replaced by each run
@@ -88,6 +90,7 @@ class Projector:
                     self._submit(self._decode(messages))
                 else:
                     self._settle()
+                    self._report_idle_lag()
             self._finish()
         except Stopped:
             log.info(
@@ -214,12 +217,22 @@ class Projector:
         metrics.BATCH_SECONDS.labels(self._name).observe(time.monotonic() - decoded.started)
 
     def _report_lag(self, next_offsets: dict[PartitionKey, int]) -> None:
-        for (topic, partition), offset in next_offsets.items():
-            _low, high = self._consumer.get_watermark_offsets(
-                TopicPartition(topic, partition), cached=True
-            )
-            if high >= 0:
-                metrics.LAG.labels(self._name, topic, str(partition)).set(max(high - offset, 0))
+        # The fetch position, not the last record + 1: the consumer steps over transaction
+        # markers, which take an offset each and are no lag (a partition at rest reads 0).
+        self._lag_reported_at = time.monotonic()
+        positions = self._consumer.position([TopicPartition(t, p) for t, p in next_offsets])
+        for tp in positions:
+            offset = max(tp.offset, next_offsets[(tp.topic, tp.partition)])
+            _low, high = self._consumer.get_watermark_offsets(tp, cached=True)
+            if offset >= 0 and high >= 0:
+                lag = max(high - offset, 0)
+                metrics.LAG.labels(self._name, tp.topic, str(tp.partition)).set(lag)
+
+    def _report_idle_lag(self) -> None:
+        """Now and then while idle too: a transaction's last marker is stepped over after
+        the batch that reported its records."""
+        if time.monotonic() - self._lag_reported_at >= LAG_REFRESH_SECONDS:
+            self._report_lag({(tp.topic, tp.partition): -1 for tp in self._consumer.assignment()})
 
 
 @dataclass(slots=True)
