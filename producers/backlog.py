@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 _TIMEOUT = 10.0  # seconds one admin request may take
 _METADATA_TTL = 60.0  # partition counts change rarely: re-read them this often
+RATE_SAMPLES = 3  # intervals of history before a drain rate counts
 
 # (group, topic, partition): one place where work queues.
 Key = tuple[str, str, int]
@@ -56,7 +57,7 @@ class PartitionBacklog:
 class Backlog:
     """The work queued in Skald's groups at `taken_at` (monotonic), and how fast it drains.
 
-    `rate_known` is false until the rate covers a full window; `stale` is true when sampling
+    `rate_known` is false until the rate covers a few samples; `stale` is true when sampling
     has failed for a while. Either way the backlog says nothing reliable about capacity.
     """
 
@@ -224,7 +225,9 @@ class BacklogMonitor:
             drain_rate=sum(drained.values()) / elapsed if elapsed > 0 else 0.0,
             taken_at=now,
             partitions=partitions,
-            rate_known=elapsed >= self._window,
+            # A few samples, not a full window: a burst right after the API starts must meet
+            # a door that measures (it admitted everything for the window's first 10 s).
+            rate_known=elapsed >= min(self._window, RATE_SAMPLES * self._interval),
             group_rates={g: n / elapsed if elapsed > 0 else 0.0 for g, n in drained.items()},
         )
 

@@ -112,6 +112,15 @@ def test_each_group_drains_at_its_own_rate() -> None:
     assert latest.seconds_to_drain == pytest.approx(90.0)  # the worker's 900 at 10/s
 
 
+def test_the_rate_counts_after_a_few_samples_not_a_full_window() -> None:
+    monitor = _monitor(window=10.0)  # 1 s interval
+    key = ("g", "t", 0)
+    monitor._record(0.0, {key: (0, 1000)})
+    assert not monitor._record(2.0, {key: (0, 1000)}).rate_known
+    latest = monitor._record(3.0, {key: (0, 1000)})  # a burst at start: nothing drained
+    assert latest.rate_known and latest.seconds_to_drain == math.inf
+
+
 def test_a_partition_that_appears_does_not_count_as_drained() -> None:
     monitor = _monitor(window=2.0)
     monitor._record(0.0, {("g", "t", 0): (10, 10)})
