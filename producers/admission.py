@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import HTTPException
 
-from producers.backlog import Backlog, BacklogMonitor
+from producers.backlog import RATE_SAMPLES, Backlog, BacklogMonitor
 from producers.errors import Problem, retry_after_header
 from producers.metrics import ADMISSION_REFUSED
 
@@ -32,8 +32,9 @@ ADMISSION_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 class Admission:
     """Refuses work that would take over `max_seconds` to finish behind the queued messages
-    (never while fewer than `min_messages` are queued); admits with no monitor, a stale
-    backlog or a rate not yet measured (fail open).
+    (never while fewer than `min_messages` are queued); admits with no monitor or a stale
+    backlog (fail open); with work queued and no rate measured yet (the API just started),
+    refuses until it is, a few seconds.
 
     Work that passes Skald's queues `hops` times, one after another (a saga: a command
     through the processor, its reply through the worker, the next command...), waits behind
@@ -59,6 +60,8 @@ class Admission:
         backlog = self.monitor.snapshot()
         if backlog.stale or backlog.messages < self.min_messages:
             return None
+        if not backlog.rate_known:  # just started, work queued: back once the rate is known
+            return backlog, float(RATE_SAMPLES)
         per_hop = backlog.seconds_to_drain
         if hops * per_hop <= self.max_seconds:
             return None
@@ -102,11 +105,12 @@ def admission_gate(admission: Admission, route_name: str, hops: int = 1) -> Call
                 ),
             )
         seconds = hops * backlog.seconds_to_drain
-        queued = (
-            f"new work would wait about {seconds:.0f} s in its queues"
-            if math.isfinite(seconds)
-            else f"{backlog.messages} messages queued and none drained lately"
-        )
+        if not backlog.rate_known:
+            queued = f"{backlog.messages} messages queued, drain rate not measured yet"
+        elif math.isfinite(seconds):
+            queued = f"new work would wait about {seconds:.0f} s in its queues"
+        else:
+            queued = f"{backlog.messages} messages queued and none drained lately"
         limit = f"{admission.max_seconds:g}"
         busiest = backlog.busiest_topic()
         where = f", most on {busiest}" if busiest else ""

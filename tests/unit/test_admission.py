@@ -172,12 +172,20 @@ def test_no_monitor_admits() -> None:
         Backlog(),
         Backlog(messages=199, drain_rate=0.0, rate_known=True),  # quiet: noisy rate
         Backlog(messages=1000, drain_rate=100.0, rate_known=True),  # 10 s: at the limit
-        Backlog(messages=1000, drain_rate=0.0, rate_known=False),  # rate not measured yet
         Backlog(messages=10_000, drain_rate=0.0, rate_known=True, stale=True),  # fail open
     ],
 )
 def test_admits_under_the_limit_and_when_unsure(backlog: Backlog) -> None:
     assert _admission(backlog).verdict() is None
+
+
+def test_work_queued_before_the_rate_is_known_waits_until_it_is() -> None:
+    unmeasured = Backlog(messages=1000, drain_rate=0.0, rate_known=False)
+    assert _admission(unmeasured).verdict() == 3.0
+    assert _admission(Backlog(messages=199, rate_known=False)).verdict() is None
+    with pytest.raises(HTTPException) as refused:
+        admission_gate(_admission(unmeasured), "place_order")()
+    assert "1000 messages queued, drain rate not measured yet" in str(refused.value.detail)
 
 
 def test_refuses_over_the_limit_until_roughly_back_under_it() -> None:
