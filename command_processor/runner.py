@@ -9,6 +9,7 @@ with the state of the last committed snapshots and outcomes. A transaction is on
 open between two polls, so a rebalance callback (run inside a poll) never sees one in flight;
 the one a callback itself runs (a reseed after a restore, see `reseed.py`) ends before it
 returns.
+A watchdog logs the loop's stack whenever it stops coming round for a minute (`watchdog.py`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from command_processor.deciding import Parsed
 from command_processor.ownership import Ownership
 from command_processor.partitions import Topology
 from command_processor.session import SessionReset, TransactionAborted, TransactionSession
+from command_processor.watchdog import LoopWatchdog
 from eventstore.codec import EventCodec
 from eventstore.mapper import EventMapper
 from eventstore.outgoing import EventRecordFactory
@@ -48,6 +50,7 @@ class CommandProcessor:
         records: EventRecordFactory,
         outcome_retention_ms: int,
         batch_size: int = 2000,
+        watchdog: LoopWatchdog | None = None,
     ) -> None:
         self._consumer = consumer
         self._by_commands = {t.commands: t for t in topologies}
@@ -59,9 +62,17 @@ class CommandProcessor:
         self._batch_size = batch_size
         self._session: TransactionSession | None = None
         self._stopping = threading.Event()
+        self._watchdog = watchdog or LoopWatchdog()
 
     def run(self) -> None:
         """Consume and process commands until stopped."""
+        self._watchdog.start()
+        try:
+            self._run()
+        finally:
+            self._watchdog.stop()
+
+    def _run(self) -> None:
         # Before joining the group: init_transactions fences an earlier instance with this id.
         self._session = self._new_session()
         self._consumer.subscribe(
@@ -72,6 +83,7 @@ class CommandProcessor:
         )
         try:
             while not self._stopping.is_set():
+                self._watchdog.beat()
                 messages = self._next_batch()
                 if messages:
                     self._handle(self._session, messages)

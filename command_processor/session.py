@@ -12,6 +12,11 @@ Errors follow librdkafka's model (INTRODUCTION.md, "Transactional producer"):
   same transactional id (which fences the old one and completes its transaction), and
   `SessionReset` tells the caller to restore its state before going on.
 `InvalidPidMapping` (the id expired) is abortable or fatal by the same rules, so it recovers.
+
+Every call is bounded. librdkafka bounds each by its timeout but one: `send_offsets_to_transaction`
+can wait forever when the group coordinator dies under it (see `bounded.py`), so it runs on a
+helper thread with a deadline; past it the session leaves that producer to the thread and
+replaces it, as for a fatal error (the new producer's epoch fences the stuck one).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import TypeVar
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer, TopicPartition
 
+from command_processor.bounded import BoundedCaller, CallHung
 from eventstore.envelope import Headers
 from eventstore.position import Position
 
@@ -47,7 +53,9 @@ class TransactionSession:
     `give_up_after` seconds, then handled as fatal (a new producer re-fences and resolves):
     past the transaction timeout the broker has aborted the transaction anyway, and an abort
     that keeps timing out once the broker is back was seen to hang until then. Creating the
-    new producer waits for the broker as long as it takes.
+    new producer waits for the broker as long as it takes, logging while it does.
+    `hung_after` (default: `call_timeout` + 5 s) is the hard deadline of a
+    `send_offsets_to_transaction` call, which librdkafka does not always keep.
     """
 
     def __init__(
@@ -56,16 +64,19 @@ class TransactionSession:
         call_timeout: float = 10.0,
         give_up_after: float = 30.0,
         new_producer: Callable[[dict[str, object]], Producer] = Producer,
+        hung_after: float | None = None,
     ) -> None:
         self._config = config
         self._call_timeout = call_timeout
         self._give_up_after = give_up_after
+        self._hung_after = call_timeout + 5.0 if hung_after is None else hung_after
         self._new_producer = new_producer
         self._positions: dict[int, Position] = {}
         self._failure: KafkaError | None = None
         self._sequence = 0
         self._open = False
         self._producer = self._initialised()
+        self._offsets_caller = BoundedCaller("send-offsets")
 
     @property
     def in_transaction(self) -> bool:
@@ -128,13 +139,25 @@ class TransactionSession:
         return dict(self._positions)
 
     def send_offsets(self, offsets: list[TopicPartition], group_metadata: object) -> None:
-        """Add the consumed offsets; the broker refuses them from an older group generation."""
-        self._run(
-            "send offsets",
-            lambda: self._producer.send_offsets_to_transaction(
-                offsets, group_metadata, self._call_timeout
-            ),
-        )
+        """Add the consumed offsets; the broker refuses them from an older group generation.
+
+        A call that outlives `hung_after` replaces the producer (`SessionReset`)."""
+        producer, caller = self._producer, self._offsets_caller
+
+        def send() -> None:
+            producer.send_offsets_to_transaction(offsets, group_metadata, self._call_timeout)
+
+        try:
+            self._run("send offsets", lambda: caller.call(send, self._hung_after))
+        except CallHung:
+            log.error(
+                "send_offsets_to_transaction has not returned after %.0f s: the group "
+                "coordinator went away under it and librdkafka waits for it without a bound "
+                "(librdkafka#5456, #5511); leaving that producer to its thread and replacing it",
+                self._hung_after,
+            )
+            self._replace(wedged=True)
+            raise SessionReset("send_offsets_to_transaction hung") from None
 
     def commit(self) -> None:
         """Commit (flushing whatever is queued); a timed-out commit is resumed, not redone."""
@@ -151,6 +174,7 @@ class TransactionSession:
         if self._open:
             with contextlib.suppress(TransactionAborted, SessionReset):
                 self.abort()
+        self._offsets_caller.close()
 
     def _run(self, what: str, call: Callable[[], T]) -> T:
         """Make the call, again while it fails retriably; map other failures."""
@@ -175,13 +199,18 @@ class TransactionSession:
         self._replace()
         raise SessionReset(error.str())
 
-    def _replace(self) -> None:
+    def _replace(self, wedged: bool = False) -> None:
+        """A new producer on the same id. A `wedged` one is still inside a call on its helper
+        thread: it is not touched again, and that thread drops it when the call returns."""
         self._open = False
         old = self._producer
-        with contextlib.suppress(KafkaException, RuntimeError):
-            old.purge()  # a broken producer may refuse; it is dropped either way
+        if not wedged:
+            with contextlib.suppress(KafkaException, RuntimeError):
+                old.purge()  # a broken producer may refuse; it is dropped either way
+            self._offsets_caller.close()
         del old
         self._producer = self._initialised()
+        self._offsets_caller = BoundedCaller("send-offsets")
 
     def _initialised(self) -> Producer:
         """A producer with transactions initialised: its epoch fences every earlier one."""

@@ -5,6 +5,7 @@ tests/integration/commands (fencing, broker stall, transactional id expiry)."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -125,3 +126,44 @@ def test_a_failing_abort_replaces_the_producer() -> None:
     with pytest.raises(SessionReset):
         session.commit()
     assert len(made) == 2
+
+
+class WedgedProducer(Producer):
+    """send_offsets_to_transaction never returns until released, as librdkafka's does when
+    the group coordinator leaves the cluster under it (librdkafka#5456, #5511)."""
+
+    def __init__(self, failures: dict[str, list[Any]]) -> None:
+        super().__init__(failures)
+        self.release = threading.Event()
+
+    def send_offsets_to_transaction(self, offsets: Any, metadata: Any, timeout: float) -> None:
+        self._call("send_offsets")
+        self.release.wait(30)
+
+
+def test_a_hung_send_offsets_replaces_the_producer_without_touching_it() -> None:
+    made: list[Producer] = []
+
+    def new_producer(config: dict[str, object]) -> Any:
+        made.append(WedgedProducer({}) if not made else Producer({}))
+        return made[-1]
+
+    session = TransactionSession(
+        {}, call_timeout=0.01, give_up_after=5.0, new_producer=new_producer, hung_after=0.2
+    )
+    session.begin()
+    with pytest.raises(SessionReset):
+        session.send_offsets([], object())
+    wedged = made[0]
+    assert wedged.calls == ["init", "begin", "send_offsets"]  # no purge, no abort under the call
+    assert len(made) == 2 and made[1].calls == ["init"]  # re-fenced on the same id
+    assert not session.in_transaction
+
+    session.begin()  # the new producer serves, send_offsets included
+    session.send_offsets([], object())
+    session.commit()
+    assert made[1].calls == ["init", "begin", "send_offsets", "commit"]
+    assert isinstance(wedged, WedgedProducer)
+    wedged.release.set()
+    assert wedged.calls == ["init", "begin", "send_offsets"]
+    session.close()
