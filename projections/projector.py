@@ -51,6 +51,7 @@ class Projector:
         # each transaction's fixed cost (locks, checkpoints, round trips) over more events.
         self._catch_up_batch_size = max(catch_up_batch_size or 4 * batch_size, batch_size)
         self._linger = linger
+        self.largest_batch = self._catch_up_batch_size  # the most events decoded at once
         self._stopping = threading.Event()
         self._applier = BatchApplier(sink, dead_letters, self._stopping)
         self._stage = ApplyStage()  # replaced by each run
