@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     projection_linger_ms: int = Field(
         20, ge=0, description="How long a projector waits to fill a batch: latency vs throughput"
     )
+    projection_workers: int = Field(
+        1,
+        ge=1,
+        description="Processes `skald project` runs per projection, sharing its partitions "
+        "(more than the topics' partitions leaves some idle)",
+    )
     projection_session_timeout_ms: int = Field(
         10_000,
         ge=6000,
