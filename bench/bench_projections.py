@@ -3,7 +3,12 @@
 Each rate is beside a like-for-like baseline from the same run: the baseline writes exactly
 the rows (psycopg COPY) or documents (opensearch-py `helpers.bulk`) the projection wrote,
 and is credited with the same events. CPU per event is the process's CPU time (it survives
-a loaded machine). Freshness through the command path is `bench_freshness`.
+a loaded machine), its worker processes' included. Projection rates are measured from the
+first applied batch to the last (a spawned worker's ~2 s of imports and the group join are
+not throughput); the notes also give the rate from the start. The projector process's
+collector is tuned as `skald project` tunes it. PostgreSQL is measured with one process and
+with `SKALD_BENCH_PROJECTION_WORKERS` (default 2) processes, as `skald project --workers`.
+Freshness through the command path is `bench_freshness`.
 `SKALD_BENCH_REPLAY_EVENTS` (default 1,000,000) sizes the log; throughput runs over
 its first `SKALD_BENCH_THROUGHPUT_EVENTS` (default 150,000).
 """
@@ -11,13 +16,16 @@ its first `SKALD_BENCH_THROUGHPUT_EVENTS` (default 150,000).
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import resource
 import threading
 import time
 import uuid
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Producer
@@ -30,9 +38,11 @@ from contexts.sales.order.events import OrderConfirmed, OrderItem, OrderPlaced, 
 from contexts.sales.read_models import order_search, orders
 from eventstore import kafka_config
 from eventstore.envelope import Envelope
+from projections.collector import tune_for_batches
 from projections.postgres.storage import generation_schema
+from projections.projector import Projector
 from projections.replay import Replay
-from skald.projection_workers import replay_runner
+from skald.projection_workers import live_runner, replay_runner
 from skald.provision import apply_topic_specs, create_read_models
 from skald.registry import CONTEXTS
 from skald.services import Services
@@ -44,6 +54,8 @@ THROUGHPUT_EVENTS = min(
 )
 # One replay row per worker count (processes in one consumer group; at most the partitions).
 REPLAY_WORKERS = [int(n) for n in os.environ.get("SKALD_BENCH_REPLAY_WORKERS", "1,3").split(",")]
+# Live PostgreSQL projection processes beside the one-process row (`skald project --workers`).
+PROJECTION_WORKERS = int(os.environ.get("SKALD_BENCH_PROJECTION_WORKERS", "2"))
 # The floors of issue 11 on this (2-core, shared) machine.
 PG_FLOOR, OS_FLOOR, REPLAY_FLOOR_SECONDS = 25_000, 12_000, 60
 TOPIC = "sales.order.events"
@@ -59,9 +71,13 @@ def run(settings: Settings) -> list[Result]:
         _fill(services, REPLAY_EVENTS)
         postgres = _run_until(services, "sales.orders", THROUGHPUT_EVENTS)
         rows = _projected_rows(services)  # what the projection wrote: the baselines write it too
+        copy = _copy_baseline(services, rows, postgres)
+        _reset(services, "sales.orders")
+        several = _run_until(services, "sales.orders", THROUGHPUT_EVENTS, PROJECTION_WORKERS)
         search = _run_until(services, "sales.order-search", THROUGHPUT_EVENTS)
         results = [
-            _throughput("PostgreSQL", PG_FLOOR, postgres, _copy_baseline(services, rows, postgres)),
+            _throughput("PostgreSQL", PG_FLOOR, postgres, copy),
+            _throughput("PostgreSQL", PG_FLOOR, several, copy),
             _throughput("OpenSearch", OS_FLOOR, search, _bulk_baseline(services, rows, search)),
             *(_replay(services, workers) for workers in REPLAY_WORKERS),
         ]
@@ -119,50 +135,84 @@ def _fill(services: Services, count: int) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Run:
-    """A projection run: events applied, wall seconds and process CPU seconds."""
+    """A projection run: events applied in all, and over the measured window (first applied
+    batch to the end) its events, wall seconds and CPU seconds; wall seconds from the start."""
 
     events: int
+    measured: int
     seconds: float
     cpu: float
+    from_start: float
+    workers: int = 1
 
     @property
     def rate(self) -> float:
-        return self.events / self.seconds
+        return self.measured / self.seconds
 
     @property
     def cpu_us(self) -> float:
-        return self.cpu * 1e6 / max(self.events, 1)
+        return self.cpu * 1e6 / max(self.measured, 1)
 
 
-def _run_until(services: Services, name: str, count: int) -> Run:
-    """Run the live projector until `count` events are applied.
+def _run_until(services: Services, name: str, count: int, workers: int = 1) -> Run:
+    """Run the live projection until `count` events are applied, in this process (1) or in
+    `workers` processes of its group (`skald project --workers`).
 
-    CPU is this process's (the projector's threads and its librdkafka threads; the stores'
-    own CPU is not counted, as for the baselines).
+    CPU is this process's and its workers' (their threads and librdkafka's; the stores' own
+    CPU is not counted, as for the baselines).
     """
-    projector = services.projector(name)
-    thread = threading.Thread(target=projector.run, daemon=True)
-    cpu, started = time.process_time(), time.perf_counter()
+    runner = live_runner(services, name, workers)
+    if isinstance(runner, Projector):
+        tune_for_batches(runner.largest_batch)  # as `skald project` does; workers do it too
+    thread = threading.Thread(target=runner.run, daemon=True)
+    begun = time.perf_counter()
     thread.start()
-    while projector.applied < count and thread.is_alive():
+    while runner.applied == 0 and thread.is_alive():
+        time.sleep(0.005)
+    first, cpu, started = runner.applied, _cpu_with_workers(), time.perf_counter()
+    while runner.applied < count and thread.is_alive():
         time.sleep(0.02)
-    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-    projector.stop()
+    ended = time.perf_counter()
+    applied, cpu = runner.applied, _cpu_with_workers() - cpu
+    runner.stop()
     thread.join(60)
-    return Run(projector.applied, elapsed, cpu)
+    return Run(applied, applied - first, ended - started, cpu, ended - begun, workers)
+
+
+def _cpu_with_workers() -> float:
+    """CPU seconds of this process and of its running worker processes (/proc, all threads)."""
+    total = time.process_time()
+    ticks = os.sysconf("SC_CLK_TCK")
+    for child in multiprocessing.active_children():
+        with suppress(OSError):
+            fields = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
+def _reset(services: Services, name: str) -> None:
+    """An empty live generation for the next run (as `skald projections reset`)."""
+    sink = services.sink(name)
+    live, fresh = sink.live_generation(), sink.create_generation()
+    while not sink.swap(fresh, force=True):
+        time.sleep(0.2)
+    sink.drop_generation(live)
 
 
 def _throughput(store: str, floor: int, run: Run, baseline: tuple[str, Run]) -> Result:
     name, base = baseline
+    processes = "one projector process" if run.workers == 1 else f"{run.workers} processes"
     return Result(
-        f"projection into {store}",
+        f"projection into {store}" + ("" if run.workers == 1 else f", {run.workers} processes"),
         run.rate,
         "events/s",
         name,
         base.rate,
         target=f">= {floor:,} events/s",
         met=run.rate >= floor,
-        notes=f"{run.events:,} events from a pre-filled topic, one projector process",
+        notes=f"{run.events:,} events from a pre-filled topic, {processes}; "
+        f"{run.measured:,} after the first batch at this rate, "
+        f"{run.events / run.from_start:,.0f} events/s from the start",
         cpu_us=run.cpu_us,
         baseline_cpu_us=base.cpu_us,
     )
@@ -212,7 +262,7 @@ def _copy_baseline(
     finally:
         raw.close()
     count = sum(len(r) for r in rows.values())
-    return f"psycopg COPY of the same {count:,} rows", Run(run.events, elapsed, cpu)
+    return f"psycopg COPY of the same {count:,} rows", _credited(run, elapsed, cpu)
 
 
 def _bulk_baseline(
@@ -238,7 +288,12 @@ def _bulk_baseline(
     helpers.bulk(services.opensearch, actions, chunk_size=2000)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     name = f"opensearch-py helpers.bulk of the same {len(docs):,} documents"
-    return name, Run(run.events, elapsed, cpu)
+    return name, _credited(run, elapsed, cpu)
+
+
+def _credited(run: Run, seconds: float, cpu: float) -> Run:
+    """A baseline's run, credited with every event the projection applied."""
+    return Run(run.events, run.events, seconds, cpu, seconds)
 
 
 def _replay(services: Services, workers: int) -> Result:

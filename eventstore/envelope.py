@@ -5,6 +5,7 @@ Consumers route on `ce_type` without decoding the body.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -48,26 +49,52 @@ class Envelope:
         Runs for every event a reader sees: the pairs become a dict in one C call and only
         the headers the envelope holds are decoded (the last of a repeated name wins).
         """
-        values = headers if isinstance(headers, Mapping) else dict(headers or ())
+        values: Mapping[str, str | bytes | None]
+        if type(headers) is list:  # what librdkafka hands: skip the ABC check
+            values = dict(headers)
+        else:
+            values = headers if isinstance(headers, Mapping) else dict(headers or ())
         try:
-            schema = _text(values["ce_dataschema"])
+            raw = _envelope_values(values)
+            try:
+                # The common case, valid UTF-8 bytes: decoded in C, no call per header.
+                texts = list(map(bytes.decode, raw))
+            except (TypeError, UnicodeDecodeError):  # str or None values, or bad bytes
+                texts = [_text(value) for value in raw]
+            event_id, event_type, source, time, aggregate_type, subject = texts[:6]
+            version, schema, correlation_id, causation_id = texts[6:]
             return cls(
-                event_id=_text(values["ce_id"]),
-                event_type=_text(values["ce_type"]),
-                source=_text(values["ce_source"]),
-                time=datetime.fromisoformat(_text(values["ce_time"])),
-                aggregate_type=_text(values["ce_aggregatetype"]),
-                aggregate_id=_text(values["ce_subject"]),
-                aggregate_version=int(values["ce_aggregateversion"] or ""),
-                schema_version=int(schema.rsplit("/v", 1)[1]),
-                correlation_id=_text(values["ce_correlationid"]),
-                causation_id=_text(values["ce_causationid"]),
-                traceparent=_text(values["traceparent"]) if "traceparent" in values else None,
+                event_id,
+                event_type,
+                source,
+                datetime.fromisoformat(time),
+                aggregate_type,
+                subject,
+                int(version),
+                int(schema.rsplit("/v", 1)[1]),
+                correlation_id,
+                causation_id,
+                _text(values["traceparent"]) if "traceparent" in values else None,
             )
         except KeyError as missing:
             raise EnvelopeError(f"missing header {missing}") from None
         except (ValueError, IndexError) as error:
             raise EnvelopeError(f"malformed header: {error}") from None
+
+
+# The headers an envelope holds, in the order `from_headers` reads them.
+_envelope_values = operator.itemgetter(
+    "ce_id",
+    "ce_type",
+    "ce_source",
+    "ce_time",
+    "ce_aggregatetype",
+    "ce_subject",
+    "ce_aggregateversion",
+    "ce_dataschema",
+    "ce_correlationid",
+    "ce_causationid",
+)
 
 
 class HeaderTemplate:

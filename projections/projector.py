@@ -61,6 +61,7 @@ class Projector:
         self._linger = linger
         self._last_batch = -float("inf")
         self._lag_reported_at = -float("inf")
+        self.largest_batch = self._catch_up_batch_size  # the most events decoded at once
         self._stopping = threading.Event()
         self._applier = BatchApplier(sink, dead_letters, self._stopping)
         self._stage = ApplyStage()  # replaced by each run

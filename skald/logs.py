@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 
 
-def configure(level: str) -> None:
-    """Log to stderr with time, level and logger name."""
+def configure(level: str, process: str | None = None) -> None:
+    """Log to stderr with time, level and logger name (and `process`, for one of several
+    worker processes whose lines share a stream)."""
+    where = f"[{process}] " if process else ""
     logging.basicConfig(
         level=level.upper(),
-        format="%(asctime)s %(levelname)-5s %(name)s: %(message)s",
+        format=f"%(asctime)s %(levelname)-5s {where}%(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
     for noisy in ("httpx", "opensearch", "urllib3"):

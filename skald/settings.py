@@ -80,6 +80,12 @@ class Settings(BaseSettings):
         description="While events keep coming, at most one projector batch per this many ms "
         "(the first event after a quiet spell is applied at once): CPU vs freshness",
     )
+    projection_workers: int = Field(
+        1,
+        ge=1,
+        description="Processes `skald project` runs per projection, sharing its partitions "
+        "(more than the topics' partitions leaves some idle)",
+    )
     projection_session_timeout_ms: int = Field(
         10_000,
         ge=6000,

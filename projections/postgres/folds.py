@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Table, delete, select
+from sqlalchemy import Connection, Table, delete
 
 from projections.model import Contribution, ProjectedEvent, Row, RowFold
 from projections.postgres.upsert import upsert
@@ -15,6 +16,7 @@ Rows = dict[str, Row | None]  # by key; None = no row
 
 def fold(
     conn: Connection,
+    schema: str,
     table: Table,
     fold: RowFold,
     events: list[ProjectedEvent],
@@ -29,8 +31,7 @@ def fold(
         return {}, {}
     (pk,) = [column.name for column in table.primary_key.columns]
     keys = {fold.key(item.event) for item in relevant}
-    found = conn.execute(select(table).where(table.c[pk].in_(keys))).mappings()
-    before: Rows = {row[pk]: dict(row) for row in found}
+    before: Rows = {row[pk]: row for row in _rows_with_keys(conn, schema, table, pk, keys)}
     after = dict(before)
     for item in relevant:
         key = fold.key(item.event)
@@ -39,6 +40,24 @@ def fold(
             continue  # already folded in
         after[key] = fold.handlers[type(item.event)](row, item.event, item.envelope)
     return before, after
+
+
+def _rows_with_keys(
+    conn: Connection, schema: str, table: Table, pk: str, keys: set[str]
+) -> list[Row]:
+    """The rows whose primary key is one of `keys`, as dicts.
+
+    One statement whose one parameter is a JSON array: `IN` with a bound parameter per key
+    cost SQLAlchemy a rendering and psycopg a parse of a statement with thousands of
+    placeholders every batch (a sixth of the apply thread).
+    """
+    key_type = table.c[pk].type.compile(dialect=conn.dialect)
+    result = conn.exec_driver_sql(
+        f'SELECT * FROM "{schema}"."{table.name}" WHERE "{pk}" IN '
+        f"(SELECT k::{key_type} FROM json_array_elements_text(%s::json) AS k)",
+        (json.dumps(sorted(keys)),),
+    )
+    return [dict(row) for row in result.mappings()]
 
 
 def store(conn: Connection, schema: str, table: Table, before: Rows, after: Rows) -> Rows:

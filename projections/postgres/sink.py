@@ -215,7 +215,7 @@ class PostgresSink:
                 if handler is not None:
                     handler(conn, item.event, item.envelope)
             for fold in projection.folds:
-                before, after = folds.fold(conn, fold.table, fold, events, gate)
+                before, after = folds.fold(conn, target, fold.table, fold, events, gate)
                 changed = folds.store(conn, target, fold.table, before, after)
                 for rollup in projection.rollups:
                     if rollup.source.name == fold.table.name:

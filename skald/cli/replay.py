@@ -14,6 +14,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from projections.collector import tune_for_batches
 from projections.model import Sink
 from projections.positions import BEGINNING, BadStartPosition
 from projections.replay import Progress as ReplayProgress
@@ -64,7 +65,9 @@ def replay(
     def projector_for(pinned: Sink, group: str) -> Runner:
         if workers > 1:
             return replay_runner(services, name, pinned.generation(), group, workers)
-        return services.projector(name, sink=pinned, group=group)
+        projector = services.projector(name, sink=pinned, group=group)
+        tune_for_batches(projector.largest_batch)  # this process projects: see collector.py
+        return projector
 
     handles = services.decoder(name, sink).handles
     scanner = services.reader(eof=True)

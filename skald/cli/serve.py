@@ -12,8 +12,12 @@ import uvicorn
 from opensearchpy.exceptions import OpenSearchException
 from sqlalchemy.exc import SQLAlchemyError
 
+from projections.collector import tune_for_batches
+from projections.projector import Projector
+from projections.workers import Runner
 from skald.cli.common import build_services, console, fail, serve_metrics
 from skald.cli.topics import apply_topics_or_fail
+from skald.projection_workers import live_runner
 from skald.provision import create_read_models
 from skald.supervisor import Child, supervise
 
@@ -54,23 +58,52 @@ def api() -> None:
 @app.command()
 def project(
     names: Annotated[list[str] | None, typer.Argument(help="Projections (default: all)")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Processes per projection, sharing its partitions (default: "
+            "SKALD_PROJECTION_WORKERS, 1); more than the topics' partitions leaves some idle",
+        ),
+    ] = None,
 ) -> None:
-    """Run projectors until SIGINT/SIGTERM, each in its own consumer group."""
+    """Run projectors until SIGINT/SIGTERM, each projection in its own consumer group.
+
+    With one worker every projector runs in this process; with more, each projection runs
+    in that many worker processes of its group, and this process only supervises them (it
+    exits 1 when one of them dies).
+    """
     services = build_services()
     known = list(services.sinks())
     unknown = sorted(set(names or []) - set(known))
     if unknown:
         fail(f"unknown projection(s) {', '.join(unknown)}; known: {', '.join(known)}")
-    projectors = [services.projector(name) for name in names or known]
+    count = workers or services.settings.projection_workers
+    runners = [live_runner(services, name, count) for name in names or known]
+    projectors = [r for r in runners if isinstance(r, Projector)]
+    if projectors:  # projecting in this process: its collector sized to the batches
+        tune_for_batches(max(p.largest_batch for p in projectors))
     serve_metrics(services.settings)
-    threads = [
-        threading.Thread(target=p.run, name=f"projector-{i}") for i, p in enumerate(projectors)
-    ]
+    stopping, failed = threading.Event(), threading.Event()
 
     def stop_all(*_: object) -> None:
-        for projector in projectors:
-            projector.stop()
+        stopping.set()
+        for runner in runners:
+            runner.stop()
 
+    def run(runner: Runner) -> None:
+        try:
+            runner.run()
+        finally:
+            if not stopping.is_set():  # it ended on its own: a worker died, or it raised
+                failed.set()
+                stop_all()
+
+    threads = [
+        threading.Thread(target=run, args=(r,), name=f"projector-{i}")
+        for i, r in enumerate(runners)
+    ]
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, stop_all)
     for thread in threads:
@@ -78,6 +111,8 @@ def project(
     for thread in threads:
         thread.join()
     services.close()
+    if failed.is_set():
+        fail("a projector stopped on its own (see the log); the others were stopped")
 
 
 @app.command()

@@ -70,3 +70,14 @@ def test_malformed_headers_are_an_envelope_error(name: str, value: bytes) -> Non
     headers = [(n, value if n == name else v) for n, v in ENVELOPE.to_headers()]
     with pytest.raises(EnvelopeError, match="malformed"):
         Envelope.from_headers(headers)
+
+
+def test_bytes_that_are_not_utf8_decode_with_replacement_like_the_rest() -> None:
+    headers = [(n, b"skald/\xff" if n == "ce_source" else v) for n, v in ENVELOPE.to_headers()]
+    assert Envelope.from_headers(headers).source == "skald/\ufffd"
+    assert Envelope.from_headers(headers).aggregate_version == 3
+
+
+def test_a_null_header_value_reads_as_empty_text() -> None:
+    headers = [(n, None if n == "ce_causationid" else v) for n, v in ENVELOPE.to_headers()]
+    assert Envelope.from_headers(headers).causation_id == ""

@@ -15,7 +15,12 @@ class ProjectorProcess:
     """`python -m skald project NAMES...` with the test's namespace, logging to a file."""
 
     def __init__(
-        self, settings: Settings, names: tuple[str, ...], log: Path, batch: int = 500
+        self,
+        settings: Settings,
+        names: tuple[str, ...],
+        log: Path,
+        batch: int = 500,
+        workers: int = 1,
     ) -> None:
         env = environment(settings, free_port())
         env["SKALD_PROJECTION_BATCH_SIZE"] = str(batch)
@@ -23,7 +28,7 @@ class ProjectorProcess:
         self.log = log
         self._file = log.open("a")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "skald", "project", *names],
+            [sys.executable, "-m", "skald", "project", *names, "--workers", str(workers)],
             env=env,
             stdout=self._file,
             stderr=subprocess.STDOUT,
