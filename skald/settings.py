@@ -80,6 +80,13 @@ class Settings(BaseSettings):
         description="While events keep coming, at most one projector batch per this many ms "
         "(the first event after a quiet spell is applied at once): CPU vs freshness",
     )
+    projection_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="Scheduling niceness of `skald project`: under CPU overload the command "
+        "path and sagas go first, and the projectors catch up in larger, cheaper batches",
+    )
     projection_workers: int = Field(
         1,
         ge=1,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -75,6 +76,9 @@ def project(
     exits 1 when one of them dies).
     """
     services = build_services()
+    # Before any worker process starts: they inherit it. Read models may lag under overload;
+    # the command path and the sagas may not (invariant 10).
+    _lower_priority_to(services.settings.projection_nice)
     known = list(services.sinks())
     unknown = sorted(set(names or []) - set(known))
     if unknown:
@@ -113,6 +117,13 @@ def project(
     services.close()
     if failed.is_set():
         fail("a projector stopped on its own (see the log); the others were stopped")
+
+
+def _lower_priority_to(niceness: int) -> None:
+    """Run at `niceness` (absolute), or stay where we are if that is already lower."""
+    current = os.getpriority(os.PRIO_PROCESS, 0)
+    if niceness > current:
+        os.setpriority(os.PRIO_PROCESS, 0, niceness)
 
 
 @app.command()

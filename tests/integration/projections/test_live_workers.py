@@ -3,6 +3,7 @@ read model still equals the fold of the log (invariant 5)."""
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
@@ -19,6 +20,19 @@ ASSIGNED = re.compile(r"\[(projector-\d)\] projections\.projector: projection (\
 def _assigned(log: Path) -> set[tuple[str, str]]:
     """(worker, projection) pairs that were assigned partitions, from the log."""
     return {(m.group(1), m.group(2)) for m in ASSIGNED.finditer(log.read_text())}
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid`."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
 
 
 def _wait_for_both_workers(log: Path, within: float = 60) -> None:
@@ -41,5 +55,11 @@ def test_two_worker_processes_per_projection_apply_the_log_once(
     wait_caught_up(services)
     _wait_for_both_workers(log)  # each projection's partitions were shared by two processes
     projector.assert_alive()
+    # The supervisor and its worker processes run below the command path's priority.
+    pids = [projector.process.pid, *_children(projector.process.pid)]
+    assert len(pids) >= 3
+    wanted = max(os.getpriority(os.PRIO_PROCESS, 0), services.settings.projection_nice)
+    assert services.settings.projection_nice > 0
+    assert [os.getpriority(os.PRIO_PROCESS, pid) for pid in pids] == [wanted] * len(pids)
     projector.stop()  # SIGTERM: the workers finish their batches, the command exits 0
     assert_models_equal(services, fold_log(services))
