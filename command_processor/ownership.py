@@ -20,7 +20,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPar
 from command_processor.deciding import PartitionTarget
 from command_processor.partitions import OwnedPartition, Topology
 from command_processor.reseed import reseed
-from command_processor.restore import RestoreTopics, restore
+from command_processor.restore import RestoredPartition, RestoreTopics, restore
 from command_processor.session import TransactionSession
 from eventstore.codec import EventCodec
 from eventstore.mapper import EventMapper
@@ -68,15 +68,7 @@ class Ownership:
         for topic, tps in by_topic.items():
             topology = self._topologies[topic]
             topics = RestoreTopics(topology.state, topology.events, topology.outcomes)
-            restored = restore(
-                topology.aggregate,
-                topics,
-                [tp.partition for tp in tps],
-                self._new_reader,
-                self._codec,
-                self._mapper,
-                self._outcome_retention_ms,
-            )
+            restored = self._restored(topology, topics, [tp.partition for tp in tps])
             for tp in tps:
                 partition = restored[tp.partition]
                 metadata = consumer.consumer_group_metadata()
@@ -104,6 +96,26 @@ class Ownership:
         partitions = [TopicPartition(topic, number) for topic, number in self.owned]
         for tp in self.take(consumer, partitions, session):
             consumer.seek(tp)
+
+    def _restored(
+        self, topology: Topology, topics: RestoreTopics, partitions: list[int]
+    ) -> dict[int, RestoredPartition]:
+        # Waits for the broker as long as it takes, like the offsets below: a restore that
+        # gave up raised out of the assignment callback and ended the processor (and
+        # `skald run` with it) over a broker that was only stalled.
+        while True:
+            try:
+                return restore(
+                    topology.aggregate,
+                    topics,
+                    partitions,
+                    self._new_reader,
+                    self._codec,
+                    self._mapper,
+                    self._outcome_retention_ms,
+                )
+            except TimeoutError as error:
+                log.warning("restoring %s timed out (%s); retrying", topology.commands, error)
 
     def _stable_offsets(
         self, consumer: Consumer, partitions: list[TopicPartition]
