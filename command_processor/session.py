@@ -171,9 +171,14 @@ class TransactionSession:
             self._open = False
 
     def close(self) -> None:
+        """Abort what is open, trying once: a stopping instance never waits for a broker that
+        is gone (`abort` retries, then re-creates the producer, which waits as long as it
+        takes). Whatever stays open, the transaction timeout or the next instance's
+        `init_transactions` aborts."""
         if self._open:
-            with contextlib.suppress(TransactionAborted, SessionReset):
-                self.abort()
+            with contextlib.suppress(KafkaException):
+                self._producer.abort_transaction(self._call_timeout)
+            self._open = False
         self._offsets_caller.close()
 
     def _run(self, what: str, call: Callable[[], T]) -> T:

@@ -3,6 +3,7 @@ processor recovers by itself. Runs against a private broker, never the shared on
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from command_processor.session import TransactionSession
 from contexts.sales.aggregates import ORDER
+from eventstore import kafka_config
 from eventstore.position import Position
 from skald.services import Services
 from skald.settings import Settings
@@ -89,6 +92,30 @@ def test_a_stalled_broker_loses_nothing_duplicates_nothing_and_blocks_nothing(
     assert processor.process is not None and processor.process.poll() is None, woke
     served = _partitions_serving(api.url, orders=30)
     assert served == set(range(services.settings.topic_partitions)), served
+
+
+def test_a_processor_stopping_during_a_stall_does_not_wait_for_the_broker(
+    services: Services, broker: ThrowawayBroker
+) -> None:
+    """Closing with a transaction open aborts it once and gives up: before, the abort was
+    retried and the producer re-created, which waits for the broker as long as it takes."""
+    settings = services.settings
+    config = kafka_config.transactional_producer_config(
+        settings.kafka_connection(), settings.group("stall.close")
+    )
+    session = TransactionSession(config, call_timeout=2.0, give_up_after=4.0)
+    session.begin()
+    session.produce(settings.topic(ORDER.events_topic), b"k", b"never committed", [], 0)
+    session.flush()
+    broker.pause()
+    try:
+        closing = threading.Thread(target=session.close, daemon=True)
+        closing.start()
+        closing.join(60)
+    finally:
+        broker.resume()
+    assert not closing.is_alive(), "close() is still waiting for the stalled broker"
+    assert not session.in_transaction
 
 
 def _partitions_serving(url: str, orders: int) -> set[int]:
