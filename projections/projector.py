@@ -27,8 +27,9 @@ from projections.model import GenerationMoved, PartitionKey, Projected, Sink
 log = logging.getLogger(__name__)
 
 # How long an idle projector blocks for its first event before it looks around (stop
-# requests, a finished batch that met a swap): the first event ends the wait at once.
-IDLE_WAIT_SECONDS = 0.1
+# requests, a finished batch that met a swap, its lag): the first event ends the wait at
+# once. Each wake-up costs ~0.1 ms of CPU: at 0.1 s, seven idle projectors spent 7 ms/s.
+IDLE_WAIT_SECONDS = 0.5
 LAG_REFRESH_SECONDS = 1.0  # how often an idle projector re-reads its lag (markers stepped)
 
 
@@ -66,6 +67,10 @@ class Projector:
         self._applier = BatchApplier(sink, dead_letters, self._stopping)
         self._stage = ApplyStage()  # replaced by each run
         self._name = sink.projection_name
+        # Labelled metric children, looked up once, not per batch (never removed, so safe to
+        # keep; the lag gauges are removed on revoke and looked up each time).
+        self._events_applied = metrics.EVENTS_APPLIED.labels(self._name)
+        self._batch_seconds = metrics.BATCH_SECONDS.labels(self._name)
         self.applied = 0  # events applied by this instance, for progress reports
         # The partitions assigned now, readable from any thread (the consumer's own
         # assignment() must not be called from another thread while it consumes).
@@ -214,8 +219,8 @@ class Projector:
         """The apply stage: one batch, then the counters."""
         self._applier.apply(decoded.events, decoded.next_offsets, tuple(decoded.undecodable))
         self.applied += len(decoded.events)
-        metrics.EVENTS_APPLIED.labels(self._name).inc(len(decoded.events))
-        metrics.BATCH_SECONDS.labels(self._name).observe(time.monotonic() - decoded.started)
+        self._events_applied.inc(len(decoded.events))
+        self._batch_seconds.observe(time.monotonic() - decoded.started)
 
     def _report_lag(self, next_offsets: dict[PartitionKey, int]) -> None:
         # The fetch position, not the last record + 1: the consumer steps over transaction

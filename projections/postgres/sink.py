@@ -46,7 +46,7 @@ class PostgresSink:
         self._engine = engine.execution_options(schema_translate_map={None: schema})
         self._schema = schema
         self._projection = projection
-        self._books = Bookkeeping(projection.name)
+        self._books = Bookkeeping(projection.name, schema)
         self._generations = GenerationTracker(projection.name, self.live_generation, generation)
         self.projection_name = projection.name
 
@@ -170,8 +170,7 @@ class PostgresSink:
     ) -> None:
         """Apply unseen events, record dead letters and advance checkpoints atomically."""
         with self._engine.begin() as conn:
-            generation = self._generations.writing(lambda: self._books.live_for_batch(conn))
-            stored = self._books.lock(conn, generation, sorted(next_offsets))
+            generation, stored = self._lock_batch(conn, sorted(next_offsets))
             fresh = [
                 item
                 for item in batch
@@ -181,6 +180,23 @@ class PostgresSink:
             self._write(conn, generation, fresh, gate=True)
             self._books.add_pending(conn, generation, dead_lettered)
             self._books.write(conn, generation, stored, next_offsets)
+
+    def _lock_batch(
+        self, conn: Connection, partitions: list[PartitionKey]
+    ) -> tuple[int, dict[PartitionKey, int]]:
+        """The generation this batch writes and its partitions' stored offsets, locked.
+
+        Following the live generation, the registry and the checkpoints of the generation we
+        follow are locked in one statement; if a swap made another one live, those
+        checkpoints are not used: GenerationMoved, and the transaction rolls back.
+        """
+        tracker = self._generations
+        if tracker.pinned is not None:
+            return tracker.pinned, self._books.lock(conn, tracker.pinned, partitions)
+        expected = tracker.current()
+        live, stored = self._books.lock_for_batch(conn, expected, partitions, registry=True)
+        assert live is not None  # lock_for_batch raised if the projection is not set up
+        return tracker.writing(lambda: live), stored
 
     def make_visible(self) -> None:
         """Committed is visible: nothing to do."""
