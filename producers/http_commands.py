@@ -18,7 +18,7 @@ from producers.command_bus import CommandBus, CommandBusFull, CommandTimeout, Op
 from producers.errors import RETRY_AFTER_SECONDS, Problem, retry_after_header
 from producers.limits import CommandTooLarge
 from producers.messages import OutcomeKind, Reply
-from producers.metrics import COMMAND_SECONDS, COMMANDS
+from producers.metrics import command_outcomes, command_seconds
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 POSITION_HEADER = "X-Skald-Position"
@@ -115,21 +115,21 @@ async def execute(
     try:
         reply = await bus.send(aggregate, command, options, timeout)
     except CommandTimeout as error:
-        COMMANDS.labels(aggregate.name, "504").inc()
+        command_outcomes(aggregate.name, "504").inc()
         detail = f"{error}; the command may still be applied: retry with the same "
         detail += f"{IDEMPOTENCY_HEADER} to learn its outcome"
         return JSONResponse(status_code=504, content={"detail": detail})
     except CommandTooLarge as error:
-        COMMANDS.labels(aggregate.name, "413").inc()
+        command_outcomes(aggregate.name, "413").inc()
         return JSONResponse(status_code=413, content={"detail": str(error)})
     except CommandBusFull as error:
-        COMMANDS.labels(aggregate.name, "503").inc()
+        command_outcomes(aggregate.name, "503").inc()
         retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         return JSONResponse(status_code=503, content={"detail": str(error)}, headers=retry)
     finally:
-        COMMAND_SECONDS.labels(aggregate.name).observe(time.perf_counter() - started)
+        command_seconds(aggregate.name).observe(time.perf_counter() - started)
     status, body = http_answer(reply, aggregate, rejections, id_field)
-    COMMANDS.labels(aggregate.name, str(status)).inc()
+    command_outcomes(aggregate.name, str(status)).inc()
     headers = {POSITION_HEADER: reply.position} if reply.accepted and reply.position else {}
     return JSONResponse(status_code=status, content=body, headers=headers)
 
