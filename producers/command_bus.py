@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 # Replies are read within seconds of being written; an hour covers any retry.
 REPLY_TOPIC = TopicSpec("skald.replies", {"cleanup.policy": "delete", "retention.ms": "3600000"})
+REPLY_WAIT = 0.05  # seconds the reply thread blocks for the next reply
+REPLY_BATCH = 500  # replies taken from the local queue at once, beyond the first
 
 
 class CommandTimeout(Exception):
@@ -113,6 +115,8 @@ class CommandBus:
                 loop.call_soon_threadsafe(_fail, future, failure)
 
         try:
+            # No poll() here: the reply thread serves delivery reports within REPLY_WAIT
+            # seconds, and a poll per request dropped and retook the GIL on the event loop.
             self._producer.produce(
                 self._topic_of[aggregate.name],
                 key=key,
@@ -120,7 +124,6 @@ class CommandBus:
                 headers=headers,
                 on_delivery=on_delivery,
             )
-            self._producer.poll(0)
             return await asyncio.wait_for(future, timeout)
         except BufferError as error:  # librdkafka's queue.buffering.max.* reached
             raise CommandBusFull(f"the command queue is full: {error}") from None
@@ -147,11 +150,14 @@ class CommandBus:
         self._ready.set()
         try:
             while self._running:
-                self._producer.poll(0)
-                message = self._replies.poll(0.05)
-                if message is None or message.error() is not None:
+                self._producer.poll(0)  # delivery reports: a failed send fails its request
+                first = self._replies.poll(REPLY_WAIT)
+                if first is None:
                     continue
-                self._deliver(message)
+                # Whatever else is already fetched, without waiting (consume(n, t) would wait
+                # for n or t): replies come in batches, one transaction of the processor each,
+                # and one GIL take and one loop wake-up per batch beat one per reply.
+                self._deliver([first, *self._replies.consume(REPLY_BATCH, 0)])
         finally:
             self._replies.close()
 
@@ -160,23 +166,33 @@ class CommandBus:
         _low, high = self._replies.get_watermark_offsets(tp, timeout=10)
         return TopicPartition(self._reply_topic, partition, high)
 
-    def _deliver(self, message: Message) -> None:
-        key = message.key()
-        waiting = self._pending.get(key.decode()) if key else None
-        if waiting is None:
-            return  # another API instance's reply, or one we stopped waiting for
-        loop, future = waiting
-        try:
-            reply = Reply.decode(message.value())
-        except MalformedMessage as error:
-            log.error("dropping reply %s: %s", key, error)
-            return
-        loop.call_soon_threadsafe(_resolve, future, reply)
+    def _deliver(self, messages: list[Message]) -> None:
+        """Hand each awaited reply of a batch to its request: one call into each waiting
+        event loop per batch."""
+        ready: dict[asyncio.AbstractEventLoop, list[Resolution]] = {}
+        for message in messages:
+            key = message.key() if message.error() is None else None
+            waiting = self._pending.get(key.decode()) if key else None
+            if waiting is None:
+                continue  # another API instance's reply, or one we stopped waiting for
+            loop, future = waiting
+            try:
+                reply = Reply.decode(message.value())
+            except MalformedMessage as error:
+                log.error("dropping reply %s: %s", key, error)
+                continue
+            ready.setdefault(loop, []).append((future, reply))
+        for loop, resolutions in ready.items():
+            loop.call_soon_threadsafe(_resolve_all, resolutions)
 
 
-def _resolve(future: asyncio.Future[Reply], reply: Reply) -> None:
-    if not future.done():
-        future.set_result(reply)
+Resolution = tuple["asyncio.Future[Reply]", Reply]
+
+
+def _resolve_all(resolutions: list[Resolution]) -> None:
+    for future, reply in resolutions:
+        if not future.done():  # timed out meanwhile
+            future.set_result(reply)
 
 
 def _fail(future: asyncio.Future[Reply], error: Exception) -> None:

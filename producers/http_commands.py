@@ -18,11 +18,12 @@ from producers.command_bus import CommandBus, CommandBusFull, CommandTimeout, Op
 from producers.errors import RETRY_AFTER_SECONDS, Problem, retry_after_header
 from producers.limits import CommandTooLarge
 from producers.messages import OutcomeKind, Reply
-from producers.metrics import COMMAND_SECONDS, COMMANDS
+from producers.metrics import command_outcomes, command_seconds
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 POSITION_HEADER = "X-Skald-Position"
 _KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,200}$")  # visible ASCII, like Stripe's keys
+_PLAIN_PATH = re.compile(r"/(?!/)[A-Za-z0-9_.:~/-]*")  # see request_path
 
 # A context's HTTP statuses for its aggregate's domain errors, declared beside its routes.
 Rejections = Mapping[type[Exception], int]
@@ -93,9 +94,21 @@ def options_for(request: Request, body: BaseModel | None, expected_version: int 
         raise HTTPException(400, f"{IDEMPOTENCY_HEADER} must be 1-200 visible ASCII characters")
     canonical = json.dumps(body.model_dump(mode="json") if body else None, sort_keys=True)
     fingerprint = hashlib.sha256(
-        f"{request.method} {request.url.path} {canonical}".encode()
+        f"{request.method} {request_path(request)} {canonical}".encode()
     ).hexdigest()
     return Options(key, fingerprint, expected_version, request.headers.get("traceparent"))
+
+
+def request_path(request: Request) -> str:
+    """`request.url.path`, without building the URL for a path it leaves as it is.
+
+    Starlette quotes `?`, `#` and `\\`, and URL parsing drops tabs and newlines and rewrites a
+    leading `//` without a host; a path of only the characters below is none of those, and
+    it is what every route's path parameters allow (identifiers). Stored fingerprints must
+    stay byte for byte the same: any other path takes Starlette's way.
+    """
+    path: str = request.scope["path"]
+    return path if _PLAIN_PATH.fullmatch(path) else request.url.path
 
 
 async def execute(
@@ -115,21 +128,21 @@ async def execute(
     try:
         reply = await bus.send(aggregate, command, options, timeout)
     except CommandTimeout as error:
-        COMMANDS.labels(aggregate.name, "504").inc()
+        command_outcomes(aggregate.name, "504").inc()
         detail = f"{error}; the command may still be applied: retry with the same "
         detail += f"{IDEMPOTENCY_HEADER} to learn its outcome"
         return JSONResponse(status_code=504, content={"detail": detail})
     except CommandTooLarge as error:
-        COMMANDS.labels(aggregate.name, "413").inc()
+        command_outcomes(aggregate.name, "413").inc()
         return JSONResponse(status_code=413, content={"detail": str(error)})
     except CommandBusFull as error:
-        COMMANDS.labels(aggregate.name, "503").inc()
+        command_outcomes(aggregate.name, "503").inc()
         retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         return JSONResponse(status_code=503, content={"detail": str(error)}, headers=retry)
     finally:
-        COMMAND_SECONDS.labels(aggregate.name).observe(time.perf_counter() - started)
+        command_seconds(aggregate.name).observe(time.perf_counter() - started)
     status, body = http_answer(reply, aggregate, rejections, id_field)
-    COMMANDS.labels(aggregate.name, str(status)).inc()
+    command_outcomes(aggregate.name, str(status)).inc()
     headers = {POSITION_HEADER: reply.position} if reply.accepted and reply.position else {}
     return JSONResponse(status_code=status, content=body, headers=headers)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from prometheus_client import Counter, Gauge, Histogram
 
 COMMANDS = Counter(
@@ -25,3 +27,17 @@ BACKLOG_SECONDS = Gauge(
 ADMISSION_REFUSED = Counter(
     "skald_admission_refused_total", "Requests refused at the door (503) over capacity", ["route"]
 )
+
+
+# The labelled children, looked up once: `labels()` validates and locks on every call, and
+# the API counts every command (the same child object either way; none is ever removed).
+@cache
+def command_outcomes(aggregate: str, status: str) -> Counter:
+    """`COMMANDS` for one aggregate type and HTTP status."""
+    return COMMANDS.labels(aggregate, status)
+
+
+@cache
+def command_seconds(aggregate: str) -> Histogram:
+    """`COMMAND_SECONDS` for one aggregate type."""
+    return COMMAND_SECONDS.labels(aggregate)

@@ -13,6 +13,7 @@ import uvicorn
 from opensearchpy.exceptions import OpenSearchException
 from sqlalchemy.exc import SQLAlchemyError
 
+from producers.collector import tune_for_requests
 from projections.collector import tune_for_batches
 from projections.projector import Projector
 from projections.workers import Runner
@@ -48,8 +49,10 @@ def api() -> None:
 
     services = build_services()
     settings = services.settings
+    app = build_api(services)
+    tune_for_requests()  # the app is built: what exists now is never garbage
     uvicorn.run(
-        build_api(services),
+        app,
         host=settings.api_host,
         port=settings.api_port,
         log_level=settings.log_level.lower(),

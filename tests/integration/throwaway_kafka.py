@@ -91,8 +91,8 @@ def throwaway_kafka(
                 "kafka.tools.StorageTool",
                 "format",
                 "--standalone",
-                "-t",
-                cluster_id,
+                # One argument: an id starting with "-" (base64url, 1 in 64) is not an option.
+                f"--cluster-id={cluster_id}",
                 "-c",
                 str(config),
             ],
