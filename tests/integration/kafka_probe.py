@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 
 
@@ -49,3 +51,13 @@ def read_all(bootstrap: str, topic: str, timeout: float = 10.0) -> list[Message]
     finally:
         consumer.close()
     return records
+
+
+def subscribed(consumer: Consumer, topic: str, within: float = 60.0) -> Consumer:
+    """`consumer`, subscribed to `topic` and polled until the group assigned it partitions."""
+    consumer.subscribe([topic])
+    deadline = time.monotonic() + within
+    while not consumer.assignment():
+        assert time.monotonic() < deadline, "no assignment"
+        consumer.poll(0.2)
+    return consumer

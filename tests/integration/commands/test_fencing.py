@@ -3,7 +3,6 @@ transaction's offsets, and a second producer on one transactional id fences the 
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from eventstore.topic_admin import apply_topics
 from eventstore.topics import TopicSpec
 from skald.services import Services
 from skald.settings import Settings
-from tests.integration.kafka_probe import read_all
+from tests.integration.kafka_probe import read_all, subscribed
 
 
 def _topics(services: Services, *names: str) -> list[str]:
@@ -32,13 +31,7 @@ def _member(settings: Settings, group: str, topic: str) -> Consumer:
         "session.timeout.ms": 6000,
         "max.poll.interval.ms": 6000,  # a member that stops polling is out within 6 s
     }
-    consumer = Consumer(config)
-    consumer.subscribe([topic])
-    deadline = time.monotonic() + 60
-    while not consumer.assignment():
-        assert time.monotonic() < deadline, "no assignment"
-        consumer.poll(0.2)
-    return consumer
+    return subscribed(Consumer(config), topic)
 
 
 def _session(settings: Settings, transactional_id: str) -> TransactionSession:

@@ -3,7 +3,6 @@ instead of ending the processor: it raised out of the assignment callback before
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
@@ -12,6 +11,7 @@ from command_processor.ownership import Ownership
 from command_processor.session import TransactionSession
 from eventstore import kafka_config
 from skald.services import Services
+from tests.integration.kafka_probe import subscribed
 
 # A port nothing listens on: a reader there sees no record and no end of partition.
 NOWHERE = "127.0.0.1:9"
@@ -59,14 +59,7 @@ def test_a_restore_that_times_out_is_tried_again(services: Services) -> None:
 def _member(services: Services, topic: str) -> Consumer:
     """A member of the processors' group that owns the commands topic's partitions."""
     settings = services.settings
-    consumer = Consumer(
-        kafka_config.command_consumer_config(
-            settings.kafka_connection(), settings.group("skald.commands")
-        )
+    config = kafka_config.command_consumer_config(
+        settings.kafka_connection(), settings.group("skald.commands")
     )
-    consumer.subscribe([topic])
-    deadline = time.monotonic() + 60
-    while not consumer.assignment():
-        assert time.monotonic() < deadline, "no assignment"
-        consumer.poll(0.2)
-    return consumer
+    return subscribed(Consumer(config), topic)
