@@ -6,12 +6,18 @@ The commit position may pass an offset only when it was acknowledged, or when th
 them delivered. "Not acknowledged and not in flight" is not enough: a record a stream dropped
 (Faust clears its queues for a rebalance or a stop) looks exactly like that, and passing it
 lost sagas in CI.
+
+"One after the other" holds only within one read sequence. Faust fetches on its own thread
+while seeks come from the event loop, so a fetch that was under way across a seek can hand
+over records from before it, after the seek was recorded: read as following the new position,
+they would bridge every record between it and them, unhandled. Such a fetch bridges nothing.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Iterator
+from contextlib import contextmanager
 
 
 class FetchGaps:
@@ -20,6 +26,44 @@ class FetchGaps:
     def __init__(self) -> None:
         self._last: dict[Hashable, int] = {}
         self._gaps: dict[Hashable, list[tuple[int, int]]] = {}
+        self._clock = 0  # ticks at each positioning's start and end
+        self._moved: dict[Hashable | None, int] = {}  # partition (None: all) -> its last tick
+        self._under_way: dict[Hashable | None, int] = {}  # positionings not yet finished
+
+    def mark(self) -> int:
+        """Taken before a fetch: `usable` compares it with the positionings since."""
+        return self._clock
+
+    @contextmanager
+    def positioning(self, tp: Hashable | None) -> Iterator[None]:
+        """`tp` (None: every partition) is being positioned: fetches under way at any moment
+        of it may hold records from before it."""
+        self._tick(tp)
+        self._under_way[tp] = self._under_way.get(tp, 0) + 1
+        try:
+            yield
+        finally:
+            self._under_way[tp] -= 1
+            if not self._under_way[tp]:
+                del self._under_way[tp]
+            self._tick(tp)
+
+    def _tick(self, tp: Hashable | None) -> None:
+        self._clock += 1
+        self._moved[tp] = self._clock
+
+    def usable(self, tp: Hashable, since: int) -> bool:
+        """Whether the records of `tp` from a fetch begun at mark `since` follow its position.
+        If not (a positioning overlapped the fetch), they bridge nothing, and the record after
+        them starts afresh: where `tp` reads next is unknown."""
+        stale = (
+            tp in self._under_way
+            or None in self._under_way
+            or max(self._moved.get(tp, 0), self._moved.get(None, 0)) > since
+        )
+        if stale:
+            self._last.pop(tp, None)
+        return not stale
 
     def fetched(self, tp: Hashable, offset: int) -> None:
         """A record at `offset` came right after the previous record fetched for `tp`."""

@@ -89,3 +89,44 @@ def test_a_moving_or_closed_hole_starts_the_clock_again() -> None:
     assert not watch.check(TP, None, now=104.0)
     assert not watch.check(TP, 15, now=105.0)
     assert watch.check(TP, 15, now=108.0)
+
+
+def test_a_fetch_under_way_across_a_seek_bridges_nothing() -> None:
+    """Faust fetches on its own thread: records from before a seek back to 12 (a hole being
+    read again) arrive after it. Taken as following 12, they would bridge 12..19, unhandled."""
+    gaps = FetchGaps()
+    for offset in range(10, 20):
+        gaps.fetched(TP, offset)
+    since = gaps.mark()  # the fetch of 20.. begins
+    with gaps.positioning(TP):
+        gaps.reading_from(TP, 12)
+    assert not gaps.usable(TP, since)  # its 20, 21 are not looked at
+    gaps.fetched(TP, 22)  # the next record starts afresh: no gap before it
+    assert commit_position(TP, 12, [13, 20, 21, 22], gaps) is None
+
+
+def test_a_fetch_begun_during_a_positioning_bridges_nothing() -> None:
+    gaps = FetchGaps()
+    with gaps.positioning(None):  # a rebalance's seek to the committed offsets, awaited
+        since = gaps.mark()
+        assert not gaps.usable(TP, since)
+        gaps.reading_from(TP, 10)
+    assert not gaps.usable(TP, since)
+
+
+def test_a_fetch_after_a_seek_keeps_the_gap_the_seek_knows() -> None:
+    gaps = FetchGaps()
+    with gaps.positioning(TP):
+        gaps.reading_from(TP, 10)  # 10: the previous owner's last commit marker
+    since = gaps.mark()
+    assert gaps.usable(TP, since)
+    gaps.fetched(TP, 11)
+    assert commit_position(TP, 10, [11], gaps) == 12
+
+
+def test_a_seek_elsewhere_leaves_a_fetch_of_this_partition_usable() -> None:
+    gaps = FetchGaps()
+    since = gaps.mark()
+    with gaps.positioning(("sales.order.events", 1)):
+        gaps.reading_from(("sales.order.events", 1), 5)
+    assert gaps.usable(TP, since)
