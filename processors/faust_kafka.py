@@ -64,9 +64,7 @@ class ReadCommittedConsumer(driver.Consumer):
         since = gaps.mark()  # here, not before Faust's wait for flow: a rebalance seeks there
         records = await super()._getmany(active_partitions, timeout)
         for tp, fetched in (records or {}).items():
-            if gaps.usable(tp, since):
-                for record in fetched:
-                    gaps.fetched(tp, record.offset)
+            gaps.fetched_batch(tp, [record.offset for record in fetched], since)
         return records
 
     async def seek_to_committed(self) -> Mapping[Any, int]:

@@ -8,9 +8,10 @@ them delivered. "Not acknowledged and not in flight" is not enough: a record a s
 lost sagas in CI.
 
 "One after the other" holds only within one read sequence. Faust fetches on its own thread
-while seeks come from the event loop, so a fetch that was under way across a seek can hand
-over records from before it, after the seek was recorded: read as following the new position,
-they would bridge every record between it and them, unhandled. Such a fetch bridges nothing.
+while seeks come from the event loop, so a fetch under way across a seek may hand over records
+from before the seek or from after it, and its last record may or may not be what the next
+fetch follows. For such a fetch FetchGaps keeps every place the next record may follow, and
+bridges only what every one of them would: the gaps inside a fetch are always true.
 """
 
 from __future__ import annotations
@@ -24,19 +25,25 @@ class FetchGaps:
     """Per partition, the offset ranges a fetch stepped over (half-open `[start, end)`)."""
 
     def __init__(self) -> None:
-        self._last: dict[Hashable, int] = {}
+        # Per partition, every offset the next record fetched may follow: one while the read
+        # sequence is certain, several after a fetch that overlapped a positioning, none when
+        # unknown (no gap before the next record).
+        self._after: dict[Hashable, set[int]] = {}
+        # Per partition, where the read sequences before its positionings had got to: a fetch
+        # under way across a positioning may continue one of them.
+        self._before: dict[Hashable, set[int]] = {}
         self._gaps: dict[Hashable, list[tuple[int, int]]] = {}
         self._clock = 0  # ticks at each positioning's start and end
         self._moved: dict[Hashable | None, int] = {}  # partition (None: all) -> its last tick
         self._under_way: dict[Hashable | None, int] = {}  # positionings not yet finished
 
     def mark(self) -> int:
-        """Taken before a fetch: `usable` compares it with the positionings since."""
+        """Taken before a fetch, given back with its records (`fetched_batch`)."""
         return self._clock
 
     @contextmanager
     def positioning(self, tp: Hashable | None) -> Iterator[None]:
-        """`tp` (None: every partition) is being positioned: fetches under way at any moment
+        """`tp` (None: every partition) is being positioned: a fetch under way at any moment
         of it may hold records from before it."""
         self._tick(tp)
         self._under_way[tp] = self._under_way.get(tp, 0) + 1
@@ -52,42 +59,61 @@ class FetchGaps:
         self._clock += 1
         self._moved[tp] = self._clock
 
-    def usable(self, tp: Hashable, since: int) -> bool:
-        """Whether the records of `tp` from a fetch begun at mark `since` follow its position.
-        If not (a positioning overlapped the fetch), they bridge nothing, and the record after
-        them starts afresh: where `tp` reads next is unknown."""
-        stale = (
+    def _overlapped(self, tp: Hashable, since: int) -> bool:
+        return (
             tp in self._under_way
             or None in self._under_way
             or max(self._moved.get(tp, 0), self._moved.get(None, 0)) > since
         )
-        if stale:
-            self._last.pop(tp, None)
-        return not stale
+
+    def fetched_batch(self, tp: Hashable, offsets: Iterable[int], since: int) -> None:
+        """The records one fetch, begun at mark `since`, returned for `tp`, in order."""
+        it = iter(offsets)
+        first = next(it, None)
+        if first is None:
+            return
+        stale = self._overlapped(tp, since)
+        follows = self._after.get(tp, set())
+        if stale:  # it may continue a sequence from before a positioning
+            self._bridge(tp, follows | self._before.get(tp, set()), first)
+        else:  # it began after every positioning: nothing before them matters any more
+            self._bridge(tp, follows, first)
+            self._before.pop(tp, None)
+        last = first
+        for offset in it:
+            if offset > last + 1:
+                bisect.insort(self._gaps.setdefault(tp, []), (last + 1, offset))
+            last = offset
+        # After a stale fetch the next record follows its last, or the positioning it crossed.
+        self._after[tp] = (follows | {last}) if stale else {last}
+
+    def _bridge(self, tp: Hashable, candidates: set[int], offset: int) -> None:
+        """Record the gap before `offset` that holds whichever candidate it follows: the true
+        predecessor is one of them, and below `offset`."""
+        below = [c for c in candidates if c < offset]
+        if below and offset > (start := max(below) + 1):
+            bisect.insort(self._gaps.setdefault(tp, []), (start, offset))
 
     def fetched(self, tp: Hashable, offset: int) -> None:
-        """A record at `offset` came right after the previous record fetched for `tp`."""
-        last = self._last.get(tp)
-        if last is not None and offset > last + 1:
-            bisect.insort(self._gaps.setdefault(tp, []), (last + 1, offset))
-        self._last[tp] = offset
+        """A record at `offset` came right after the previous record fetched for `tp`, by a
+        fetch no positioning overlapped."""
+        self.fetched_batch(tp, (offset,), self._clock)
 
     def last(self, tp: Hashable) -> int | None:
         """The offset of the last record fetched for `tp` since it was positioned, if known."""
-        return self._last.get(tp)
+        return max(self._after.get(tp) or (), default=None)
 
     def reading_from(self, tp: Hashable, offset: int | None) -> None:
         """`tp` was positioned at `offset` (a seek): the next record follows it, not the last
         one fetched. `None`: where it reads next is unknown (no gap before the next record)."""
-        if offset is None or offset < 0:
-            self._last.pop(tp, None)
-        else:
-            self._last[tp] = offset - 1
+        self._before.setdefault(tp, set()).update(self._after.get(tp, ()))
+        self._after[tp] = set() if offset is None or offset < 0 else {offset - 1}
 
     def forget(self, tps: Iterable[Hashable]) -> None:
         """The partitions left this consumer."""
         for tp in tps:
-            self._last.pop(tp, None)
+            self._after.pop(tp, None)
+            self._before.pop(tp, None)
             self._gaps.pop(tp, None)
 
     def end_of_gap(self, tp: Hashable, offset: int) -> int | None:

@@ -91,42 +91,78 @@ def test_a_moving_or_closed_hole_starts_the_clock_again() -> None:
     assert watch.check(TP, 15, now=108.0)
 
 
-def test_a_fetch_under_way_across_a_seek_bridges_nothing() -> None:
-    """Faust fetches on its own thread: records from before a seek back to 12 (a hole being
-    read again) arrive after it. Taken as following 12, they would bridge 12..19, unhandled."""
+def _stale_fetch_across_a_seek_back_to_12() -> FetchGaps:
+    """Faust fetches on its own thread: 20, 21 arrive after a seek back to 12 (a hole read
+    again), from before the seek or after it (a seek aiokafka lost to its fetching thread)."""
     gaps = FetchGaps()
-    for offset in range(10, 20):
-        gaps.fetched(TP, offset)
+    gaps.fetched_batch(TP, range(10, 20), gaps.mark())
     since = gaps.mark()  # the fetch of 20.. begins
     with gaps.positioning(TP):
         gaps.reading_from(TP, 12)
-    assert not gaps.usable(TP, since)  # its 20, 21 are not looked at
-    gaps.fetched(TP, 22)  # the next record starts afresh: no gap before it
-    assert commit_position(TP, 12, [13, 20, 21, 22], gaps) is None
+    gaps.fetched_batch(TP, [20, 21, 23], since)
+    return gaps
 
 
-def test_a_fetch_begun_during_a_positioning_bridges_nothing() -> None:
+def test_a_fetch_under_way_across_a_seek_bridges_only_what_holds_either_way() -> None:
+    gaps = _stale_fetch_across_a_seek_back_to_12()
+    assert gaps.end_of_gap(TP, 22) == 23  # inside one fetch: true whichever it follows
+    assert gaps.end_of_gap(TP, 12) is None  # taken as following the seek, 20 bridged 12..19
+    assert commit_position(TP, 12, [13, 20, 21, 23], gaps) is None
+
+
+def test_after_a_stale_fetch_the_next_may_follow_the_seek() -> None:
+    gaps = _stale_fetch_across_a_seek_back_to_12()
+    gaps.fetched_batch(TP, [13, 14], gaps.mark())  # from 12, a marker: 13 can only follow 11
+    assert gaps.end_of_gap(TP, 12) == 13
+    assert commit_position(TP, 12, [13], gaps) == 14
+
+
+def test_after_a_stale_fetch_the_next_may_follow_it() -> None:
+    gaps = _stale_fetch_across_a_seek_back_to_12()
+    gaps.fetched_batch(TP, [26], gaps.mark())  # the seek was lost: 26 follows 23
+    assert gaps.end_of_gap(TP, 24) == 26  # what holds after 23 and after 11 alike
+    assert gaps.end_of_gap(TP, 12) is None
+    assert gaps.end_of_gap(TP, 16) is None
+
+
+def test_a_stale_fetch_may_continue_the_sequence_before_the_seek() -> None:
     gaps = FetchGaps()
-    with gaps.positioning(None):  # a rebalance's seek to the committed offsets, awaited
-        since = gaps.mark()
-        assert not gaps.usable(TP, since)
-        gaps.reading_from(TP, 10)
-    assert not gaps.usable(TP, since)
+    gaps.fetched_batch(TP, [10, 11], gaps.mark())
+    since = gaps.mark()
+    with gaps.positioning(None):  # a rebalance's seek to the committed offset, 30
+        gaps.reading_from(TP, 30)
+    gaps.fetched_batch(TP, [14, 15], since)  # 14 cannot follow 29: it follows 11
+    assert gaps.end_of_gap(TP, 12) == 14
+    gaps.fetched_batch(TP, [33], since)  # follows 29 or 15: only 30..32 holds for both
+    assert gaps.end_of_gap(TP, 30) == 33
+    assert gaps.end_of_gap(TP, 16) is None
 
 
 def test_a_fetch_after_a_seek_keeps_the_gap_the_seek_knows() -> None:
     gaps = FetchGaps()
     with gaps.positioning(TP):
         gaps.reading_from(TP, 10)  # 10: the previous owner's last commit marker
-    since = gaps.mark()
-    assert gaps.usable(TP, since)
-    gaps.fetched(TP, 11)
+    gaps.fetched_batch(TP, [11], gaps.mark())
     assert commit_position(TP, 10, [11], gaps) == 12
 
 
-def test_a_seek_elsewhere_leaves_a_fetch_of_this_partition_usable() -> None:
+def test_a_fetch_during_a_rebalance_seek_bridges_only_what_holds_either_way() -> None:
     gaps = FetchGaps()
+    gaps.fetched_batch(TP, [10, 11], gaps.mark())
+    with gaps.positioning(None):
+        since = gaps.mark()
+        gaps.reading_from(TP, 20)
+        gaps.fetched_batch(TP, [21, 22], since)  # after the seek (follows 19) or not (11)
+    assert gaps.end_of_gap(TP, 20) == 21  # 12..20 or 20..20: what holds either way
+    assert gaps.end_of_gap(TP, 12) is None
+
+
+def test_a_seek_elsewhere_leaves_a_fetch_of_this_partition_certain() -> None:
+    other = ("sales.order.events", 1)
+    gaps = FetchGaps()
+    gaps.fetched_batch(TP, [10], gaps.mark())
     since = gaps.mark()
-    with gaps.positioning(("sales.order.events", 1)):
-        gaps.reading_from(("sales.order.events", 1), 5)
-    assert gaps.usable(TP, since)
+    with gaps.positioning(other):
+        gaps.reading_from(other, 5)
+    gaps.fetched_batch(TP, [12], since)
+    assert gaps.end_of_gap(TP, 11) == 12
