@@ -1,4 +1,10 @@
-"""Prometheus metrics of every projector in the process, labelled by projection."""
+"""Prometheus metrics of every projector in the process, labelled by projection.
+
+Worker processes (`skald project --workers`) keep theirs in files for their supervisor to
+serve (`worker_metrics.py`): counters and histograms are summed over the workers, and each
+partition's lag is its owner's, the newest value written (`livemostrecent`; a dead worker's
+values go with its file).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +23,8 @@ LAG = Gauge(
     "skald_projection_lag_events",
     "Events between a partition's checkpoint and its high watermark",
     ["projection", "topic", "partition"],
+    # Across worker processes a partition's newest value wins: the one who owns it now.
+    multiprocess_mode="livemostrecent",
 )
 DEAD_LETTERS = Counter(
     "skald_projection_dead_letters_total", "Events sent to the dead-letter topic", ["projection"]
@@ -26,3 +34,25 @@ ERRORS = Counter(
     "Failed batch attempts, by kind (transient: retried; permanent: isolated)",
     ["projection", "kind"],
 )
+# The families above, by the name a collector reports them under.
+FAMILIES = frozenset(
+    family.name
+    for metric in (EVENTS_APPLIED, BATCH_SECONDS, LAG, DEAD_LETTERS, ERRORS)
+    for family in metric.describe()
+)
+
+
+def forget_lag(projection: str, topic: str, partition: int, gauge: Gauge = LAG) -> None:
+    """Stop reporting a partition's lag: it moved to another consumer.
+
+    In one process its series goes. A worker process keeps its values in a file, and nothing
+    can be removed from it (prometheus_client's multiprocess mode): the value is written
+    again with time 0, which `livemostrecent` never picks. The series is then the new
+    owner's, or absent until the new owner reports it, as in one process.
+    """
+    labels = (projection, topic, str(partition))
+    value = gauge.labels(*labels)._value  # no public way to write a gauge's timestamp
+    if getattr(value, "_multiprocess", False):
+        value.set(0.0, timestamp=0.0)
+    else:
+        gauge.remove(*labels)

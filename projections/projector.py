@@ -146,7 +146,7 @@ class Projector:
         consumer.incremental_unassign(partitions)
         self.owned -= {(tp.topic, tp.partition) for tp in partitions}
         for tp in partitions:
-            metrics.LAG.remove(self._name, tp.topic, str(tp.partition))
+            metrics.forget_lag(self._name, tp.topic, tp.partition)
 
     def _position(self, partitions: list[TopicPartition]) -> None:
         stored = self._sink.stored_offsets([(tp.topic, tp.partition) for tp in partitions])

@@ -10,6 +10,10 @@ replay can use it wherever it starts a projector. The work each process does is 
 `target(stop, applied, ready)` from the composition root, which builds its own clients there
 and waits at `ready` until every worker has: they then join the group together, instead of
 the first one taking every partition and handing them out again a few seconds later.
+
+The workers' Prometheus metrics reach the endpoint of the process that runs the group only if
+it set up a shared directory first (`worker_metrics.py`); the group deletes an ended worker's
+gauges there.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from multiprocessing.context import SpawnProcess
 from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Barrier, Event
 from typing import Protocol
+
+from projections.worker_metrics import forget_worker
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +92,10 @@ class ProjectorGroup:
             while not self._stopping.wait(self._poll):
                 if until and until():
                     break
-                if any(not process.is_alive() for process in processes):
+                dead = [process for process in processes if not process.is_alive()]
+                if dead:
                     log.error("a projector worker exited; stopping the others")
+                    _forget(dead)  # at once: the others may take a batch to stop
                     break
         finally:
             self._stop.set()
@@ -97,8 +105,16 @@ class ProjectorGroup:
                 if process.is_alive():
                     process.kill()  # stuck past a minute: its batch is redelivered anyway
                     process.join(10)
+            _forget(processes)
 
     def stop(self) -> None:
         """Ask every worker to finish its batch and exit."""
         self._stopping.set()
         self._stop.set()
+
+
+def _forget(processes: list[SpawnProcess]) -> None:
+    """Ended workers' lag gauges are nobody's now (their counters stay in the sums)."""
+    for process in processes:
+        if process.pid is not None and not process.is_alive():
+            forget_worker(process.pid)

@@ -17,7 +17,7 @@ from producers.collector import tune_for_requests
 from projections.collector import tune_for_batches
 from projections.projector import Projector
 from projections.workers import Runner
-from skald.cli.common import build_services, console, fail, serve_metrics
+from skald.cli.common import build_services, console, fail, metrics_served, serve_metrics
 from skald.cli.topics import apply_topics_or_fail
 from skald.projection_workers import live_runner
 from skald.provision import create_read_models
@@ -91,7 +91,17 @@ def project(
     projectors = [r for r in runners if isinstance(r, Projector)]
     if projectors:  # projecting in this process: its collector sized to the batches
         tune_for_batches(max(p.largest_batch for p in projectors))
-    serve_metrics(services.settings)
+    # With workers, the metrics they keep in files are served here, merged over them.
+    with metrics_served(services.settings, workers=count > 1):
+        failed = _run_until_stopped(runners)
+    services.close()
+    if failed:
+        fail("a projector stopped on its own (see the log); the others were stopped")
+
+
+def _run_until_stopped(runners: list[Runner]) -> bool:
+    """Run each runner in a thread until SIGINT/SIGTERM; stop them all when one ends on its
+    own. Whether one did."""
     stopping, failed = threading.Event(), threading.Event()
 
     def stop_all(*_: object) -> None:
@@ -117,9 +127,7 @@ def project(
         thread.start()
     for thread in threads:
         thread.join()
-    services.close()
-    if failed.is_set():
-        fail("a projector stopped on its own (see the log); the others were stopped")
+    return failed.is_set()
 
 
 def _lower_priority_to(niceness: int) -> None:

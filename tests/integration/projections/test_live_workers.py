@@ -22,19 +22,6 @@ def _assigned(log: Path) -> set[tuple[str, str]]:
     return {(m.group(1), m.group(2)) for m in ASSIGNED.finditer(log.read_text())}
 
 
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is `pid`."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # gone meanwhile
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
 def _wait_for_both_workers(log: Path, within: float = 60) -> None:
     want = {(f"projector-{n}", name) for n in (0, 1) for name in PROJECTIONS}
     deadline = time.monotonic() + within
@@ -56,7 +43,7 @@ def test_two_worker_processes_per_projection_apply_the_log_once(
     _wait_for_both_workers(log)  # each projection's partitions were shared by two processes
     projector.assert_alive()
     # The supervisor and its worker processes run below the command path's priority.
-    pids = [projector.process.pid, *_children(projector.process.pid)]
+    pids = [projector.process.pid, *(child.pid for child in projector.children())]
     assert len(pids) >= 3
     wanted = max(os.getpriority(os.PRIO_PROCESS, 0), services.settings.projection_nice)
     assert services.settings.projection_nice > 0
