@@ -15,7 +15,7 @@ from typing import Any
 
 from faust.transport.drivers import aiokafka as driver
 
-from processors.offsets import FetchGaps, HoleWatch, reachable
+from processors.offsets import CommitBases, FetchGaps, HoleWatch, reachable
 
 FETCH_MAX_WAIT_MS = 500
 # How long a rebalance or a stop waits for in-flight records; longer than a saga batch's own
@@ -65,6 +65,8 @@ class ReadCommittedConsumer(driver.Consumer):
         records = await super()._getmany(active_partitions, timeout)
         for tp, fetched in (records or {}).items():
             gaps.fetched_batch(tp, [record.offset for record in fetched], since)
+            if fetched:
+                self._bases.fetched(tp, fetched[0].offset)
         return records
 
     async def seek_to_committed(self) -> Mapping[Any, int]:
@@ -72,6 +74,7 @@ class ReadCommittedConsumer(driver.Consumer):
             committed = await super().seek_to_committed()
             for tp, offset in committed.items():
                 self._fetch_gaps.reading_from(tp, offset)
+                self._bases.committed(tp, offset)
         return committed
 
     async def seek(self, partition: Any, offset: int) -> None:
@@ -90,11 +93,19 @@ class ReadCommittedConsumer(driver.Consumer):
             holes = self.__dict__["_skald_holes"] = HoleWatch(HOLE_SECONDS)
         return holes
 
+    @property
+    def _bases(self) -> CommitBases:
+        bases = self.__dict__.get("_skald_bases")
+        if bases is None:
+            bases = self.__dict__["_skald_bases"] = CommitBases()
+        return bases
+
     def _new_offset(self, tp: Any) -> int | None:
         acked = self._acked[tp]
         done = set(acked)
-        committed = self._committed_offset[tp]
-        if not done and committed is None:
+        # Faust's own is None from a rebalance's revocation until its seek (`CommitBases`).
+        committed = self._bases.base(tp, self._committed_offset[tp])
+        if committed is None:
             return None
         position = reachable(tp, committed, done, self._fetch_gaps)
         # Stuck: later records were acknowledged, or the fetch got past it (a dropped last
@@ -107,7 +118,7 @@ class ReadCommittedConsumer(driver.Consumer):
         stuck = position if beyond else None
         if self._holes.check(tp, stuck, time.monotonic()) and not self._holds(tp, position):
             self.__dict__.setdefault("_skald_rereads", {})[tp] = position
-        if committed is not None and position <= committed:
+        if position <= committed:
             return None
         passed = [offset for offset in acked if offset < position]
         acked[:] = [offset for offset in acked if offset >= position]
@@ -123,6 +134,8 @@ class ReadCommittedConsumer(driver.Consumer):
     async def commit(self, *args: Any, **kwargs: Any) -> bool:
         """Commit, then read again from every hole that stayed (`processors/offsets.py`)."""
         committed: bool = await super().commit(*args, **kwargs)
+        for tp, offset in self._committed_offset.items():
+            self._bases.committed(tp, offset)
         rereads = self.__dict__.pop("_skald_rereads", {})
         if self.app.rebalancing or not self.flow_active:
             return committed  # the new assignment reads from the committed offsets anyway

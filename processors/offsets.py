@@ -133,10 +133,43 @@ class FetchGaps:
             gaps[:] = [gap for gap in gaps if gap[1] > offset]
 
 
-def reachable(tp: Hashable, committed: int | None, done: set[int], gaps: FetchGaps) -> int:
-    """From the committed offset, past every offset acknowledged (`done`) or stepped over by
-    the fetch: the first offset that is neither."""
-    position = min(done) if committed is None else committed
+class CommitBases:
+    """Per partition, the offset the commit rule counts from when Faust doesn't know it.
+
+    Faust forgets a partition's committed offset as a rebalance revokes it and learns it again
+    only at its seek after the table recovery, while a batch in flight is still acknowledged
+    and committed in between: counted from the lowest acknowledged offset, that commit passed
+    every record below it that was fetched but never handled (a kill -9 then lost them).
+    Here the group's committed offset is kept as last known; for a partition the group never
+    committed, the first offset this consumer fetched (a rebalance does not rewind those).
+    """
+
+    def __init__(self) -> None:
+        self._committed: dict[Hashable, int] = {}
+        self._first: dict[Hashable, int] = {}
+
+    def committed(self, tp: Hashable, offset: int | None) -> None:
+        """The group's committed offset of `tp`, read or written (None, -1: none)."""
+        if offset is not None and offset >= 0:
+            self._committed[tp] = offset
+
+    def fetched(self, tp: Hashable, offset: int) -> None:
+        """A record of `tp` was fetched (only the first one ever counts)."""
+        if tp not in self._first:
+            self._first[tp] = offset
+
+    def base(self, tp: Hashable, known: int | None) -> int | None:
+        """Where the commit of `tp` counts from: `known` (Faust's), else the last committed
+        offset seen, else the first fetched; None when nothing was fetched."""
+        if known is not None:
+            return known
+        return self._committed.get(tp, self._first.get(tp))
+
+
+def reachable(tp: Hashable, base: int, done: set[int], gaps: FetchGaps) -> int:
+    """From the base (the committed offset), past every offset acknowledged (`done`) or
+    stepped over by the fetch: the first offset that is neither."""
+    position = base
     while True:
         if position in done:
             position += 1
@@ -147,16 +180,15 @@ def reachable(tp: Hashable, committed: int | None, done: set[int], gaps: FetchGa
 
 
 def commit_position(
-    tp: Hashable, committed: int | None, acked: Iterable[int], gaps: FetchGaps
+    tp: Hashable, base: int | None, acked: Iterable[int], gaps: FetchGaps
 ) -> int | None:
-    """The offset to commit for `tp`, or None when there is nothing new to commit."""
+    """The offset to commit for `tp`, or None when there is nothing new to commit (or no
+    known base to count from: never from the lowest acknowledged offset)."""
     done = set(acked)
-    if not done:
+    if not done or base is None:
         return None
-    position = reachable(tp, committed, done, gaps)
-    if committed is not None and position <= committed:
-        return None
-    return position
+    position = reachable(tp, base, done, gaps)
+    return position if position > base else None
 
 
 class HoleWatch:

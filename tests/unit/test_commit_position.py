@@ -1,6 +1,6 @@
 """The commit rule of the saga workers' consumer (processors/offsets.py)."""
 
-from processors.offsets import FetchGaps, HoleWatch, commit_position
+from processors.offsets import CommitBases, FetchGaps, HoleWatch, commit_position
 
 TP = ("sales.order.events", 0)
 
@@ -166,3 +166,32 @@ def test_a_seek_elsewhere_leaves_a_fetch_of_this_partition_certain() -> None:
         gaps.reading_from(other, 5)
     gaps.fetched_batch(TP, [12], since)
     assert gaps.end_of_gap(TP, 11) == 12
+
+
+def test_without_a_base_nothing_is_committed() -> None:
+    """Counting from the lowest acknowledged offset passed every unhandled record below it."""
+    assert commit_position(TP, None, [85, 86, 87], FetchGaps()) is None
+
+
+def test_a_revoked_partition_counts_from_its_last_committed_offset() -> None:
+    """A rebalance's revocation: Faust forgot 80, the batch in flight acknowledges 85..87,
+    and 80..84 (fetched, dropped from a cleared queue) were never handled."""
+    bases = CommitBases()
+    bases.committed(TP, 80)
+    base = bases.base(TP, None)
+    assert base == 80
+    assert commit_position(TP, base, [85, 86, 87], FetchGaps()) is None
+    assert commit_position(TP, bases.base(TP, 85), [85, 86, 87], FetchGaps()) == 88
+
+
+def test_a_partition_never_committed_counts_from_the_first_record_fetched() -> None:
+    bases = CommitBases()
+    assert bases.base(TP, None) is None
+    bases.committed(TP, None)  # the group has no committed offset for it
+    bases.committed(TP, -1)
+    bases.fetched(TP, 0)
+    bases.fetched(TP, 40)  # after a rebalance that did not rewind it (no committed offset)
+    assert bases.base(TP, None) == 0
+    assert commit_position(TP, bases.base(TP, None), [40, 41], FetchGaps()) is None
+    bases.committed(TP, 30)
+    assert bases.base(TP, None) == 30
