@@ -22,6 +22,7 @@ from confluent_kafka import Consumer, Message, TopicPartition
 
 from command_processor import metrics
 from command_processor.batch import PartitionBatch, PartitionKey, process_batch
+from command_processor.collector import freeze_long_lived
 from command_processor.deciding import Parsed
 from command_processor.ownership import Ownership
 from command_processor.partitions import Topology
@@ -139,6 +140,7 @@ class CommandProcessor:
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         assert self._session is not None  # created before subscribing
         started = self._ownership.take(consumer, partitions, self._session)
+        freeze_long_lived()  # the restored state is long-lived: no full collection walks it
         log.info("assigned %s", [f"{tp.topic}[{tp.partition}]" for tp in partitions])
         consumer.incremental_assign(started)
 
