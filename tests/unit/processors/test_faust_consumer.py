@@ -84,11 +84,30 @@ def test_commits_stop_before_the_first_record_still_in_flight() -> None:
     assert consumer._acked[TP_] == [14, 15]  # committed later, once 12 is acked
 
 
-def test_a_first_commit_starts_at_the_first_acked_offset() -> None:
-    consumer = _consumer(0, [7, 8], [])
+def _never_committed(first_fetched: int | None, acked: list[int]) -> ReadCommittedConsumer:
+    fetched = list(range(first_fetched, max(acked) + 1)) if first_fetched is not None else acked
+    consumer = _consumer(0, acked, [], fetched=fetched)
     consumer._committed_offset[TP_] = None
     consumer._fetch_gaps.reading_from(TP_, None)
-    assert consumer._new_offset(TP_) == 9
+    if first_fetched is not None:
+        consumer._bases.fetched(TP_, first_fetched)
+    return consumer
+
+
+def test_a_first_commit_starts_at_the_first_fetched_offset() -> None:
+    assert _never_committed(7, [7, 8])._new_offset(TP_) == 9
+    assert _never_committed(5, [7, 8])._new_offset(TP_) is None  # 5 and 6 were never handled
+    assert _never_committed(None, [7, 8])._new_offset(TP_) is None  # no base: no commit
+
+
+def test_a_revocation_commits_from_the_last_committed_offset() -> None:
+    """Faust forgot the committed offset as the rebalance revoked the partition; the batch in
+    flight acknowledges 14, 15 while 12, 13 (dropped from a cleared queue) were never handled."""
+    consumer = _consumer(12, [14, 15], [], fetched=[12, 13, 14, 15])
+    consumer._bases.committed(TP_, 12)
+    consumer._committed_offset[TP_] = None
+    consumer._fetch_gaps.forget([TP_])
+    assert consumer._new_offset(TP_) is None
 
 
 def test_a_dropped_last_record_is_read_again_once_it_stayed() -> None:
