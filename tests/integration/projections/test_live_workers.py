@@ -38,15 +38,18 @@ def test_two_worker_processes_per_projection_apply_the_log_once(
     log = tmp_path / "projector.log"
     # Small batches: the log is not applied before the second worker joins.
     projector = ProjectorProcess(services.settings, PROJECTIONS, log, batch=50, workers=2)
-    log_writer.write(events[len(events) // 2 :])  # while they run
-    wait_caught_up(services)
-    _wait_for_both_workers(log)  # each projection's partitions were shared by two processes
-    projector.assert_alive()
-    # The supervisor and its worker processes run below the command path's priority.
-    pids = [projector.process.pid, *(child.pid for child in projector.children())]
-    assert len(pids) >= 3
-    wanted = max(os.getpriority(os.PRIO_PROCESS, 0), services.settings.projection_nice)
-    assert services.settings.projection_nice > 0
-    assert [os.getpriority(os.PRIO_PROCESS, pid) for pid in pids] == [wanted] * len(pids)
-    projector.stop()  # SIGTERM: the workers finish their batches, the command exits 0
+    try:
+        log_writer.write(events[len(events) // 2 :])  # while they run
+        wait_caught_up(services)
+        _wait_for_both_workers(log)  # each projection's partitions were shared by two processes
+        projector.assert_alive()
+        # The supervisor and its worker processes run below the command path's priority.
+        pids = [projector.process.pid, *(child.pid for child in projector.children())]
+        assert len(pids) >= 3
+        wanted = max(os.getpriority(os.PRIO_PROCESS, 0), services.settings.projection_nice)
+        assert services.settings.projection_nice > 0
+        assert [os.getpriority(os.PRIO_PROCESS, pid) for pid in pids] == [wanted] * len(pids)
+        projector.stop()  # SIGTERM: the workers finish their batches, the command exits 0
+    finally:  # passed or failed, nothing of it is left running
+        projector.ensure_stopped()
     assert_models_equal(services, fold_log(services))
