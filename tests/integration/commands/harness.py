@@ -112,9 +112,10 @@ class StoredEvent:
 
 
 def read_events(settings: Settings, logical_topic: str, codec: EventCodec) -> list[StoredEvent]:
-    """Every committed event of a topic, decoded, in partition order."""
+    """Every committed event of a topic, decoded, in partition order; once no transaction left
+    open (a killed processor's, until the broker aborts it) holds a partition's end back."""
     found = []
-    for message in read_all(settings.kafka_bootstrap, settings.topic(logical_topic)):
+    for message in read_all(settings.kafka_bootstrap, settings.topic(logical_topic), settled=30):
         event_type, body = codec.decode(message.value() or b"")
         found.append(
             StoredEvent(
