@@ -28,9 +28,12 @@ _UNFINISHED: list[EventT] = []  # kept alive: a collected event would look never
 async def batches(
     stream: faust.Stream[bytes], max_events: int, within: float
 ) -> AsyncIterator[list[EventT]]:
-    """Up to `max_events` events at a time, or what arrived within `within` seconds; the
-    events of a batch are acknowledged when the caller asks for the next one."""
+    """Up to `max_events` events at a time, or what arrived within `within` seconds of the
+    batch's first event; the events of a batch are acknowledged when the caller asks for the
+    next one. An idle stream waits for its next event without a timeout: ticking every
+    `within` (5 ms) cost an idle worker 7.5% of a core in Faust's wait machinery."""
     events: list[EventT] = []
+    arrived = asyncio.Event()  # the buffer holds at least one event
     full = asyncio.Event()
     taken = asyncio.Event()
     handling: asyncio.Future[None] | None = None
@@ -42,6 +45,7 @@ async def batches(
         if event is None:
             raise RuntimeError("an event arrived without its context")
         events.append(event)
+        arrived.set()
         if len(events) >= max_events:
             full.set()
             taken.clear()
@@ -54,11 +58,14 @@ async def batches(
     stream._enable_passive(cast(ChannelT, faust.streams.aiter(stream.channel)))
     try:
         while not stream.should_stop:
-            await stream.wait_for_stopped(full, timeout=within)  # type: ignore[arg-type]
             if not events:
-                continue
+                await stream.wait_for_stopped(arrived)  # type: ignore[arg-type]
+                if not events:
+                    continue  # stopping
+            await stream.wait_for_stopped(full, timeout=within)  # type: ignore[arg-type]
             batch = list(events)
             events.clear()
+            arrived.clear()
             handling = asyncio.get_running_loop().create_future()
             handled = False
             try:
