@@ -11,6 +11,7 @@ import gc
 import logging
 import time
 from collections.abc import Mapping, Set
+from functools import cached_property
 from typing import Any
 
 from faust.transport.drivers import aiokafka as driver
@@ -52,12 +53,9 @@ class ReadCommittedConsumer(driver.Consumer):
     was acknowledged or the fetch stepped over it, never merely because nothing holds it.
     """
 
-    @property
+    @cached_property  # not in __init__: Faust's consumer is built by Faust
     def _fetch_gaps(self) -> FetchGaps:
-        gaps = self.__dict__.get("_skald_fetch_gaps")
-        if gaps is None:
-            gaps = self.__dict__["_skald_fetch_gaps"] = FetchGaps()
-        return gaps
+        return FetchGaps()
 
     async def _getmany(self, active_partitions: Any, timeout: float) -> Any:
         gaps = self._fetch_gaps
@@ -86,19 +84,13 @@ class ReadCommittedConsumer(driver.Consumer):
         self._fetch_gaps.forget(revoked)
         await super().on_partitions_revoked(revoked)
 
-    @property
+    @cached_property
     def _holes(self) -> HoleWatch:
-        holes = self.__dict__.get("_skald_holes")
-        if holes is None:
-            holes = self.__dict__["_skald_holes"] = HoleWatch(HOLE_SECONDS)
-        return holes
+        return HoleWatch(HOLE_SECONDS)
 
-    @property
+    @cached_property
     def _bases(self) -> CommitBases:
-        bases = self.__dict__.get("_skald_bases")
-        if bases is None:
-            bases = self.__dict__["_skald_bases"] = CommitBases()
-        return bases
+        return CommitBases()
 
     def _new_offset(self, tp: Any) -> int | None:
         acked = self._acked[tp]
