@@ -101,6 +101,9 @@ def transactional_producer_config(
         # until the previous one's markers are written, then retried after this backoff.
         # Measured at 64 clients: 100 ms (default) 12.4 ms per send_offsets, 5 ms 5.0 ms.
         "retry.backoff.ms": 5,
+        # Repeated refusals back off exponentially up to this (librdkafka's default is 1 s): a
+        # broker slow to write markers under CPU contention put 40-160 ms waits in the tail.
+        "retry.backoff.max.ms": 20,
     }
 
 
