@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import math
 from collections import Counter
 
-from bench.load import Load
+import pytest
+
+from bench.load import Load, _no_collector_pauses
 
 
 def test_percentiles_are_nearest_rank_in_ms() -> None:
@@ -27,3 +30,12 @@ def test_a_failed_request_counts_as_infinitely_slow() -> None:
 def test_an_empty_run_has_no_percentile() -> None:
     assert math.isnan(Load().percentile_ms(50))
     assert Load().summary() == "none"
+
+
+def test_the_generator_collects_no_garbage_during_a_run_and_again_after_it() -> None:
+    with _no_collector_pauses():
+        assert not gc.isenabled()  # a full collection would stall every request in flight
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), _no_collector_pauses():
+        raise RuntimeError("a failed run")
+    assert gc.isenabled()
