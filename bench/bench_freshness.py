@@ -22,6 +22,7 @@ import uuid
 import aiohttp
 from confluent_kafka import Consumer, TopicPartition
 
+from bench.load import no_collector_pauses
 from bench.result import Result
 from bench.stack import Stack, running_stack
 from eventstore import kafka_config
@@ -160,7 +161,8 @@ def _measure(stack: Stack) -> list[Result]:
     time.sleep(3)  # the probe at the end of every partition
     sent: Sent = {}
     cpu = stack.cpu_seconds()
-    asyncio.run(_offer(stack.url, sent))
+    with no_collector_pauses():  # a pause here would delay the sends and the watch alike
+        asyncio.run(_offer(stack.url, sent))
     positions = [p for _at, p in sent.values() if p is not None]
     deadline = time.perf_counter() + 30
     while time.perf_counter() < deadline and not watch.caught_up(positions):

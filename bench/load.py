@@ -6,7 +6,7 @@ begin + k / rate however slow the answers are, and its latency counts from that 
 time, so a system that falls behind can't hide its queue (no coordinated omission). A
 request that fails (not 2xx, or no answer) counts as infinitely slow in the percentiles.
 
-The generator runs with its garbage collector off (`_no_collector_pauses`): it shares the
+The generator runs with its garbage collector off (`no_collector_pauses`): it shares the
 machine and its pauses would be counted as Skald's latency.
 """
 
@@ -71,7 +71,7 @@ async def _send(
 
 
 @contextmanager
-def _no_collector_pauses() -> Iterator[None]:
+def no_collector_pauses() -> Iterator[None]:
     """No garbage collection in the generator during a run, one after it.
 
     An open loop at 500/s keeps 7,500 tasks, their coroutines and aiohttp's objects alive;
@@ -105,7 +105,7 @@ async def closed_loop(request: Request, clients: int, seconds: float) -> Load:
         while time.perf_counter() < stop_at:
             await _send(http, request, next(counter), time.perf_counter(), load)
 
-    with _no_collector_pauses():
+    with no_collector_pauses():
         async with _session(clients) as http:
             await asyncio.gather(*(client(http) for _ in range(clients)))
     load.seconds = time.perf_counter() - begin
@@ -116,7 +116,7 @@ async def open_loop(request: Request, rate: float, seconds: float) -> Load:
     """`rate` requests per second for `seconds`, each timed from its scheduled send."""
     load = Load()
     tasks: list[asyncio.Task[None]] = []
-    with _no_collector_pauses():
+    with no_collector_pauses():
         async with _session(0) as http:  # no connection cap: a cap would queue in the client
             begin = time.perf_counter()
             for k in range(int(rate * seconds)):

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from bench.load import Load, _no_collector_pauses
+from bench.load import Load, no_collector_pauses
 
 
 def test_percentiles_are_nearest_rank_in_ms() -> None:
@@ -33,9 +33,9 @@ def test_an_empty_run_has_no_percentile() -> None:
 
 
 def test_the_generator_collects_no_garbage_during_a_run_and_again_after_it() -> None:
-    with _no_collector_pauses():
+    with no_collector_pauses():
         assert not gc.isenabled()  # a full collection would stall every request in flight
     assert gc.isenabled()
-    with pytest.raises(RuntimeError), _no_collector_pauses():
+    with pytest.raises(RuntimeError), no_collector_pauses():
         raise RuntimeError("a failed run")
     assert gc.isenabled()
