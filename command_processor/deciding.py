@@ -163,6 +163,8 @@ def _refusal(raw: Message, reason: str) -> tuple[str, str, str, Reply] | None:
 def _produce_reply(
     session: TransactionSession, reply_to: str, correlation_id: str, key: str, reply: Reply
 ) -> None:
+    if not session.reaches(reply_to):  # nobody reads there, and the produce would stall
+        return
     session.produce(
         reply_to, key.encode(), reply.encode(), [(CORRELATION_ID, correlation_id.encode())]
     )

@@ -30,12 +30,23 @@ from typing import TypeVar
 from confluent_kafka import KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from command_processor.bounded import BoundedCaller, CallHung
+from command_processor.reply_topics import ReplyTopics
 from eventstore.envelope import Headers
 from eventstore.position import Position
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# Metadata answers that mean no record to the topic can ever be delivered.
+_NO_SUCH_TOPIC = frozenset(
+    {
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
+        KafkaError._UNKNOWN_TOPIC,
+        KafkaError.TOPIC_AUTHORIZATION_FAILED,
+        KafkaError.TOPIC_EXCEPTION,
+    }
+)
 
 
 class TransactionAborted(Exception):
@@ -77,6 +88,7 @@ class TransactionSession:
         self._open = False
         self._producer = self._initialised()
         self._offsets_caller = BoundedCaller("send-offsets")
+        self._reply_topics = ReplyTopics(self._topic_exists)
 
     @property
     def in_transaction(self) -> bool:
@@ -120,6 +132,20 @@ class TransactionSession:
         except KafkaException as error:
             self._handle(error.args[0], "produce")
         return ticket
+
+    def reaches(self, topic: str) -> bool:
+        """Whether a record to `topic` can be delivered: its name is valid and the cluster has
+        it (`ReplyTopics`). Raises `KafkaException` when the cluster can't be asked."""
+        return self._reply_topics.reachable(topic)
+
+    def _topic_exists(self, topic: str) -> bool:
+        metadata = self._producer.list_topics(topic, timeout=self._call_timeout)
+        found = metadata.topics.get(topic)
+        if found is None or found.error is None:
+            return found is not None
+        # Only a definite answer drops replies; any other error (a leader election, a topic
+        # being created) is left to the produce, which retries it.
+        return found.error.code() not in _NO_SUCH_TOPIC
 
     def flush(self) -> dict[int, Position]:
         """Wait until every queued record is delivered; their positions by ticket.
@@ -216,6 +242,7 @@ class TransactionSession:
         del old
         self._producer = self._initialised()
         self._offsets_caller = BoundedCaller("send-offsets")
+        self._reply_topics = ReplyTopics(self._topic_exists)
 
     def _initialised(self) -> Producer:
         """A producer with transactions initialised: its epoch fences every earlier one."""
