@@ -135,8 +135,12 @@ class TransactionSession:
 
     def reaches(self, topic: str) -> bool:
         """Whether a record to `topic` can be delivered: its name is valid and the cluster has
-        it (`ReplyTopics`). Raises `KafkaException` when the cluster can't be asked."""
-        return self._reply_topics.reachable(topic)
+        it (`ReplyTopics`). A cluster that can't be asked aborts the transaction, to be retried."""
+        try:
+            return self._reply_topics.reachable(topic)
+        except KafkaException as error:
+            self._handle(error.args[0], "reply topic lookup", abortable=True)
+            return False  # not reached: `_handle` raises
 
     def _topic_exists(self, topic: str) -> bool:
         metadata = self._producer.list_topics(topic, timeout=self._call_timeout)
@@ -242,7 +246,6 @@ class TransactionSession:
         del old
         self._producer = self._initialised()
         self._offsets_caller = BoundedCaller("send-offsets")
-        self._reply_topics = ReplyTopics(self._topic_exists)
 
     def _initialised(self) -> Producer:
         """A producer with transactions initialised: its epoch fences every earlier one."""

@@ -6,6 +6,7 @@ tests/integration/commands (fencing, broker stall, transactional id expiry)."""
 from __future__ import annotations
 
 import threading
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -59,6 +60,13 @@ class Producer:
 
     def purge(self) -> None:
         self._call("purge")
+
+    def list_topics(self, topic: str, timeout: float) -> Any:
+        """Metadata as librdkafka answers it: a missing topic comes back with an error."""
+        self._call("list_topics")
+        missing = KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART)
+        error = None if topic.startswith("ns.") else missing
+        return SimpleNamespace(topics={topic: SimpleNamespace(error=error)})
 
 
 def _session(failures: dict[str, list[Any]]) -> tuple[TransactionSession, list[Producer]]:
@@ -167,3 +175,18 @@ def test_a_hung_send_offsets_replaces_the_producer_without_touching_it() -> None
     wedged.release.set()
     assert wedged.calls == ["init", "begin", "send_offsets"]
     session.close()
+
+
+def test_a_reply_reaches_only_a_topic_the_cluster_has() -> None:
+    session, made = _session({})
+    assert session.reaches("ns.replies") and session.reaches("ns.replies")
+    assert not session.reaches("skald.replies")
+    assert made[0].calls.count("list_topics") == 2  # the existing topic was asked about once
+
+
+def test_a_reply_topic_the_cluster_cant_be_asked_about_aborts_the_transaction() -> None:
+    session, made = _session({"list_topics": [_error(retriable=True)]})
+    session.begin()
+    with pytest.raises(TransactionAborted):  # rewound and retried, no reply dropped on a guess
+        session.reaches("ns.replies")
+    assert made[0].calls[-2:] == ["list_topics", "abort"]
