@@ -23,6 +23,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -84,13 +85,17 @@ def _record_size(services: Services, topic: str, events: list[OrderPlaced]) -> i
     return sum(sizes) // len(sizes)
 
 
-def _ready_to_time(services: Services, topic: str) -> tuple[list[OrderPlaced], int]:
+@contextmanager
+def _ready_to_time(services: Services, topic: str) -> Iterator[tuple[list[OrderPlaced], int]]:
     """The events and their record size, with the heap frozen as the processor's is after an
-    assignment (`freeze_long_lived`): the events made here are never walked by a collection."""
+    assignment (`freeze_long_lived`) while the run lasts: no collection walks the events."""
     events = _events()
     size = _record_size(services, topic, events)
     freeze_long_lived()
-    return events, size
+    try:
+        yield events, size
+    finally:
+        gc.unfreeze()  # the events go with the run
 
 
 def _plain_append(services: Services, topic: str) -> tuple[float, int]:
@@ -100,20 +105,20 @@ def _plain_append(services: Services, topic: str) -> tuple[float, int]:
         "queue.buffering.max.messages": 1_000_000,
     }
     producer = Producer(config)
-    events, size = _ready_to_time(services, topic)
-    started = time.perf_counter()
-    for record in _records(services, topic, events):
-        while True:
-            try:
-                producer.produce(topic, key=record.key, value=record.value, headers=record.headers)
-                break
-            except BufferError:
-                producer.poll(0.01)
-        producer.poll(0)
-    assert producer.flush(120) == 0, "events not acknowledged"
-    elapsed = time.perf_counter() - started
-    gc.unfreeze()  # the events go with this run
-    return EVENTS / elapsed, size
+    with _ready_to_time(services, topic) as (events, size):
+        started = time.perf_counter()
+        for record in _records(services, topic, events):
+            while True:
+                try:
+                    producer.produce(
+                        topic, key=record.key, value=record.value, headers=record.headers
+                    )
+                    break
+                except BufferError:
+                    producer.poll(0.01)
+            producer.poll(0)
+        assert producer.flush(120) == 0, "events not acknowledged"
+        return EVENTS / (time.perf_counter() - started), size
 
 
 def _writer_append(services: Services, topic: str, commands: str) -> tuple[float, int]:
@@ -126,26 +131,25 @@ def _writer_append(services: Services, topic: str, commands: str) -> tuple[float
     group = settings.group("bench.append")
     consumer = Consumer(kafka_config.command_consumer_config(connection, group))
     offsets = [TopicPartition(commands, 0, 0)]
-    events, size = _ready_to_time(services, topic)
-    started = time.perf_counter()
-    writer.begin()
-    deadline = started + TXN_MS / 1000
-    for record in _records(services, topic, events):
-        writer.produce(topic, record.key, record.value, record.headers)
-        if time.perf_counter() >= deadline:
-            # As the processor does: offsets sent before the flush, then commit.
-            writer.send_offsets(offsets, consumer.consumer_group_metadata())
-            writer.flush()
-            writer.commit()
-            writer.begin()
-            deadline = time.perf_counter() + TXN_MS / 1000
-    writer.send_offsets(offsets, consumer.consumer_group_metadata())
-    writer.flush()
-    writer.commit()
-    writer.close()
-    elapsed = time.perf_counter() - started
+    with _ready_to_time(services, topic) as (events, size):
+        started = time.perf_counter()
+        writer.begin()
+        deadline = started + TXN_MS / 1000
+        for record in _records(services, topic, events):
+            writer.produce(topic, record.key, record.value, record.headers)
+            if time.perf_counter() >= deadline:
+                # As the processor does: offsets sent before the flush, then commit.
+                writer.send_offsets(offsets, consumer.consumer_group_metadata())
+                writer.flush()
+                writer.commit()
+                writer.begin()
+                deadline = time.perf_counter() + TXN_MS / 1000
+        writer.send_offsets(offsets, consumer.consumer_group_metadata())
+        writer.flush()
+        writer.commit()
+        writer.close()
+        elapsed = time.perf_counter() - started
     consumer.close()
-    gc.unfreeze()  # the events go with this run
     return EVENTS / elapsed, size
 
 

@@ -145,8 +145,10 @@ class TransactionSession:
     def _topic_exists(self, topic: str) -> bool:
         metadata = self._producer.list_topics(topic, timeout=self._call_timeout)
         found = metadata.topics.get(topic)
-        if found is None or found.error is None:
-            return found is not None
+        if found is None:
+            return False
+        if found.error is None:
+            return True
         # Only a definite answer drops replies; any other error (a leader election, a topic
         # being created) is left to the produce, which retries it.
         return found.error.code() not in _NO_SUCH_TOPIC
