@@ -24,7 +24,7 @@ class DecodeError(Exception):
     """Bytes that are not a decodable event."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen, as `Envelope`: one is made per event written
 class Encoded:
     """An encoded event body and the identity of the schema it was written with."""
 

@@ -22,9 +22,13 @@ class EnvelopeError(Exception):
     """Headers that do not form a valid envelope."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Envelope:
-    """Everything about an event except its body."""
+    """Everything about an event except its body.
+
+    Treated as immutable but not declared frozen: a frozen class sets each field through
+    `object.__setattr__`, 1 µs more for every event written and every event read.
+    """
 
     event_id: str
     event_type: str
@@ -102,7 +106,7 @@ class HeaderTemplate:
     version, aggregate type and source encoded once: a writer keeps one template per type
     (never per aggregate, so the cache stays bounded) and encodes only what changes."""
 
-    __slots__ = ("_aggregate_type", "_dataschema", "_source", "_type")
+    __slots__ = ("_aggregate_type", "_dataschema", "_last_time", "_source", "_type")
 
     def __init__(
         self, event_type: str, schema_version: int, aggregate_type: str, source: str
@@ -111,6 +115,9 @@ class HeaderTemplate:
         self._source = ("ce_source", source.encode())
         self._dataschema = ("ce_dataschema", f"avro:{event_type}/v{schema_version}".encode())
         self._aggregate_type = ("ce_aggregatetype", aggregate_type.encode())
+        # The last time header made: a writer's clock hands the same object for a whole
+        # millisecond (`MillisecondClock`), and formatting it costs more than the rest.
+        self._last_time: tuple[datetime | None, tuple[str, bytes]] = (None, ("ce_time", b""))
 
     @classmethod
     def of(cls, envelope: Envelope) -> HeaderTemplate:
@@ -121,13 +128,12 @@ class HeaderTemplate:
 
     def headers(self, envelope: Envelope) -> Headers:
         """`envelope` as headers; it must have the type, version and source of the template."""
-        time = envelope.time.astimezone(UTC).isoformat(timespec="milliseconds")
         headers: Headers = [
             _SPEC_VERSION,
             ("ce_id", envelope.event_id.encode()),
             self._type,
             self._source,
-            ("ce_time", time.encode()),
+            self._time(envelope.time),
             ("ce_subject", envelope.aggregate_id.encode()),
             self._dataschema,
             self._aggregate_type,
@@ -139,6 +145,14 @@ class HeaderTemplate:
         if envelope.traceparent:
             headers.append(("traceparent", envelope.traceparent.encode()))
         return headers
+
+    def _time(self, when: datetime) -> tuple[str, bytes]:
+        last, header = self._last_time  # one read: another thread may replace it
+        if when is not last:
+            text = when.astimezone(UTC).isoformat(timespec="milliseconds")
+            header = ("ce_time", text.encode())
+            self._last_time = (when, header)
+        return header
 
 
 _SPEC_VERSION = ("ce_specversion", SPEC_VERSION.encode())

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from contexts.sales.order.events import EVENT_CLASSES, OrderConfirmed, OrderItem, OrderPlaced
 from eventstore.codec import SingleObjectCodec
 from eventstore.mapper import EventMapper, to_plain
-from eventstore.outgoing import EventRecordFactory, Stream, random_event_id
+from eventstore.outgoing import EventRecordFactory, MillisecondClock, Stream, random_event_id
 from eventstore.schemas import SchemaRepository
 from skald.settings import REPO_ROOT
 
@@ -100,8 +101,33 @@ def test_cached_headers_never_carry_another_stream_or_type(factory: EventRecordF
     assert (headers["ce_correlationid"], headers["ce_causationid"]) == (b"x", b"y")
 
 
+def test_the_time_header_follows_each_envelope_time(codec: SingleObjectCodec) -> None:
+    """The template remembers the last time it formatted: a new time, or an equal one that
+    is another object, is never answered with a stale text."""
+    times = [NOW, NOW, NOW + timedelta(milliseconds=1), NOW.replace(), datetime(2026, 1, 2)]
+    now = iter(times)
+    factory = EventRecordFactory(
+        codec, EventMapper(EVENT_CLASSES), "skald", clock=lambda: next(now)
+    )
+    for when in times:
+        record = factory.build(STREAM, PLACED, 7, "corr-1", "caus-1")
+        text = when.astimezone(UTC).isoformat(timespec="milliseconds")
+        assert dict(record.headers)["ce_time"] == text.encode()
+
+
+def test_the_default_clock_is_utc_to_the_millisecond_and_moves_on() -> None:
+    clock = MillisecondClock()
+    first = clock()
+    assert first.tzinfo is UTC and first.microsecond % 1000 == 0
+    assert abs(datetime.now(UTC) - first) < timedelta(seconds=1)
+    later = first
+    while later == first:
+        later = clock()
+    assert later > first  # a new millisecond, a new time
+
+
 def test_event_ids_are_random_version_4_uuids() -> None:
-    ids = {random_event_id() for _ in range(1000)}
+    ids = {random_event_id() for _ in range(1000)}  # several blocks of random bytes
     assert len(ids) == 1000
     for text in ids:
         parsed = uuid.UUID(text)
@@ -131,3 +157,18 @@ def test_the_compiled_mapping_matches_the_generic_rules() -> None:
         "extra": {"k": {"sku": "T", "tags": []}},
         "note": {"sku": "U", "tags": []},
     }
+
+
+def test_a_forked_child_never_hands_out_its_parents_ids() -> None:
+    random_event_id()  # the parent holds a block of ids
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: write its next id and leave at once
+        os.write(writer, random_event_id().encode())
+        os._exit(0)
+    os.close(writer)
+    child = os.read(reader, 64).decode()
+    os.waitpid(pid, 0)
+    os.close(reader)
+    parents = {random_event_id() for _ in range(256)}
+    assert child and child not in parents
