@@ -12,12 +12,11 @@ from confluent_kafka import Message
 from command_processor.decisions import Decision, complete, decide
 from command_processor.hosted import HostedAggregate, HostedAggregates
 from command_processor.outcomes import OutcomeIndex, PendingOutcomes
-from command_processor.session import TransactionSession
+from command_processor.session import Positions, TransactionSession
 from command_processor.snapshots import SnapshotCodec
 from eventstore.aggregate import AggregateType
 from eventstore.envelope import header_value
 from eventstore.outgoing import EventRecordFactory, Stream
-from eventstore.position import Position
 from producers.messages import (
     CORRELATION_ID,
     REPLY_KEY,
@@ -130,7 +129,7 @@ def _snapshot_changed(step: PartitionStep, session: TransactionSession) -> None:
 
 
 def finish_partition(
-    step: PartitionStep, positions: dict[int, Position], session: TransactionSession
+    step: PartitionStep, positions: Positions, session: TransactionSession
 ) -> None:
     """Queue every reply (accepted ones carry their last event's position), then the new
     idempotency outcomes and the changed aggregates' snapshots."""

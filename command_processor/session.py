@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import TypeVar
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer, TopicPartition
@@ -57,6 +57,24 @@ class SessionReset(Exception):
     """The producer was replaced after a fatal error; restore state before going on."""
 
 
+class Positions(Mapping[int, Position]):
+    """Where the records of one transaction landed, by ticket. A caller asks for a few (the
+    last event of each command), so each is read from its delivery report when asked."""
+
+    def __init__(self, delivered: dict[int, Message]) -> None:
+        self._delivered = delivered
+
+    def __getitem__(self, ticket: int) -> Position:
+        message = self._delivered[ticket]
+        return Position(message.topic() or "", message.partition() or 0, message.offset() or 0)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._delivered)
+
+    def __len__(self) -> int:
+        return len(self._delivered)
+
+
 class TransactionSession:
     """Begin, produce, flush, commit or abort, with every failure mapped to one of three outcomes.
 
@@ -82,7 +100,7 @@ class TransactionSession:
         self._give_up_after = give_up_after
         self._hung_after = call_timeout + 5.0 if hung_after is None else hung_after
         self._new_producer = new_producer
-        self._positions: dict[int, Position] = {}
+        self._delivered: dict[int, Message] = {}
         self._failure: KafkaError | None = None
         self._sequence = 0
         self._open = False
@@ -95,7 +113,7 @@ class TransactionSession:
         return self._open
 
     def begin(self) -> None:
-        self._positions.clear()
+        self._delivered = {}  # a new one: the positions `flush` handed out stay readable
         self._failure = None
         self._run("begin", self._producer.begin_transaction)
         self._open = True
@@ -110,10 +128,8 @@ class TransactionSession:
         def on_delivery(error: KafkaError | None, message: Message) -> None:
             if error is not None:
                 self._failure = error
-                return
-            self._positions[ticket] = Position(
-                message.topic() or "", message.partition() or 0, message.offset() or 0
-            )
+            else:
+                self._delivered[ticket] = message  # read into a Position only if asked
 
         try:
             if partition is None:
@@ -153,7 +169,7 @@ class TransactionSession:
         # being created) is left to the produce, which retries it.
         return found.error.code() not in _NO_SUCH_TOPIC
 
-    def flush(self) -> dict[int, Position]:
+    def flush(self) -> Positions:
         """Wait until every queued record is delivered; their positions by ticket.
 
         A record librdkafka gave up on (it times out within the transaction timeout) makes
@@ -168,7 +184,7 @@ class TransactionSession:
         if self._failure is not None:
             failure, self._failure = self._failure, None
             self._handle(failure, "delivery", abortable=True)
-        return dict(self._positions)
+        return Positions(self._delivered)
 
     def send_offsets(self, offsets: list[TopicPartition], group_metadata: object) -> None:
         """Add the consumed offsets; the broker refuses them from an older group generation.

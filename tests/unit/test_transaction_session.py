@@ -13,6 +13,7 @@ import pytest
 from confluent_kafka import KafkaError, KafkaException
 
 from command_processor.session import SessionReset, TransactionAborted, TransactionSession
+from eventstore.position import Position
 
 
 def _error(*, retriable: bool = False, abortable: bool = False, fatal: bool = False) -> Any:
@@ -190,3 +191,46 @@ def test_a_reply_topic_the_cluster_cant_be_asked_about_aborts_the_transaction() 
     with pytest.raises(TransactionAborted):  # rewound and retried, no reply dropped on a guess
         session.reaches("ns.replies")
     assert made[0].calls[-2:] == ["list_topics", "abort"]
+
+
+class DeliveringProducer(Producer):
+    """Delivers what is queued at `flush`, offsets counting from 100 per partition."""
+
+    def __init__(self, failures: dict[str, list[Any]]) -> None:
+        super().__init__(failures)
+        self.queued: list[tuple[str, int, Any]] = []
+        self.next_offset: dict[tuple[str, int], int] = {}
+
+    def produce(self, topic: str, *, on_delivery: Any, partition: int = 0, **_: Any) -> None:
+        self.queued.append((topic, partition, on_delivery))
+
+    def flush(self, timeout: float) -> int:
+        for topic, partition, on_delivery in self.queued:
+            offset = self.next_offset.get((topic, partition), 100)
+            self.next_offset[topic, partition] = offset + 1
+            message = SimpleNamespace(
+                topic=lambda t=topic: t, partition=lambda p=partition: p, offset=lambda o=offset: o
+            )
+            on_delivery(None, message)
+        self.queued.clear()
+        return 0
+
+
+def test_flush_tells_where_each_ticket_landed_and_they_stay_readable() -> None:
+    def new_producer(config: dict[str, object]) -> Any:
+        return DeliveringProducer({})
+
+    session = TransactionSession({}, call_timeout=0.01, new_producer=new_producer)
+    session.begin()
+    first = session.produce("ns.events", b"k", b"v", [], partition=2)
+    second = session.produce("ns.events", b"k", b"v", [], partition=2)
+    other = session.produce("ns.state", b"k", b"v", [], partition=0)
+    positions = session.flush()
+    session.commit()
+    assert positions[first] == Position("ns.events", 2, 100)
+    assert positions[second] == Position("ns.events", 2, 101)
+    assert positions[other] == Position("ns.state", 0, 100)
+    assert len(positions) == 3
+    session.begin()  # the next transaction starts afresh; the last one's answers stay
+    assert session.flush() == {}
+    assert positions[second] == Position("ns.events", 2, 101)
