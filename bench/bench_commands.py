@@ -28,9 +28,10 @@ SECONDS = float(os.environ.get("SKALD_BENCH_COMMAND_SECONDS", "15"))
 SKUS = 256
 SATURATION_FLOOR = 1000.0  # commands/s
 P99_RATE, P99_FLOOR = 500.0, 100.0  # p99 ≤ 100 ms at 500 commands/s offered
-# Between runs, until Skald's processes use under QUIET_CPU of a core (at most SETTLE_SECONDS):
-# projectors catching up on the last run's events would otherwise slow the next one.
-SETTLE_SECONDS, QUIET_CPU = 30.0, 0.25
+# Between runs, until Skald's processes and the local services use under QUIET_CPU of a core
+# (at most SETTLE_SECONDS): projectors catching up on the last run's events, or a broker still
+# deleting an earlier bench's topics, would otherwise slow the next one.
+SETTLE_SECONDS, QUIET_CPU = 30.0, 0.35
 
 
 def _restock(url: str) -> Request:
@@ -101,11 +102,15 @@ def _open(stack: Stack, rate: float) -> list[Result]:
 
 def _settle(stack: Stack) -> None:
     deadline = time.monotonic() + SETTLE_SECONDS
-    used = sum(stack.cpu_seconds().values())
+
+    def used() -> float:
+        return sum(stack.cpu_seconds().values()) + sum(stack.service_cpu_seconds().values())
+
+    now = used()
     while time.monotonic() < deadline:
         time.sleep(1.0)
-        previous, used = used, sum(stack.cpu_seconds().values())
-        if used - previous < QUIET_CPU:
+        previous, now = now, used()
+        if now - previous < QUIET_CPU:
             return
 
 
