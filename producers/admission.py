@@ -95,11 +95,15 @@ def admission_gate(admission: Admission, route_name: str, hops: int = 1) -> Call
                 logged[0] = time.monotonic()
         if due:
             waiting = sorted(backlog.partitions, key=lambda p: -p.lag)[:3]
+            lags = backlog.group_lags()
             log.warning(
-                "refusing %s: %d messages queued, draining %.1f/s; most behind: %s",
+                "refusing %s: %d messages queued (%s); most behind: %s",
                 route_name,
                 backlog.messages,
-                backlog.drain_rate,
+                ", ".join(
+                    f"{group} {lag} at {backlog.group_rates.get(group, 0.0):.1f}/s"
+                    for group, lag in sorted(lags.items())
+                ),
                 ", ".join(
                     f"{p.group} {p.topic}[{p.partition}] {p.committed}/{p.end}" for p in waiting
                 ),

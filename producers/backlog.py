@@ -3,7 +3,8 @@
 A `BacklogMonitor` samples, every `interval` seconds, the committed offsets of the consumer
 groups that do Skald's work (the command processor, the saga worker) against their topics'
 end offsets. The lag is what is queued; the rise of the committed offsets over `window`
-seconds is how fast it drains. `snapshot()` hands out the latest `Backlog`, immutable.
+seconds, per second the group had work in it, is how fast it drains. `snapshot()` hands out
+the latest `Backlog`, immutable.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 
 from confluent_kafka import (
     Consumer,
@@ -77,13 +79,20 @@ class Backlog:
         none. Without per-group rates, all messages over the total rate."""
         if not self.group_rates:
             return self._seconds(self.messages, self.drain_rate)
+        return max(
+            (
+                self._seconds(lag, self.group_rates.get(group, 0.0))
+                for group, lag in self.group_lags().items()
+            ),
+            default=0.0,
+        )
+
+    def group_lags(self) -> dict[str, int]:
+        """Messages each group owes, over its partitions."""
         lags: dict[str, int] = {}
         for p in self.partitions:
             lags[p.group] = lags.get(p.group, 0) + p.lag
-        return max(
-            (self._seconds(lag, self.group_rates.get(group, 0.0)) for group, lag in lags.items()),
-            default=0.0,
-        )
+        return lags
 
     def _seconds(self, messages: int, rate: float) -> float:
         if messages == 0:
@@ -142,7 +151,8 @@ class BacklogMonitor:
         self._window = window
         self._lock = threading.Lock()
         self._snapshot = Backlog()
-        self._history: deque[tuple[float, dict[Key, int]]] = deque()
+        # Each sample: when, the committed offsets, and the groups that owed work then.
+        self._history: deque[tuple[float, dict[Key, int], frozenset[str]]] = deque()
         self._idle_since: dict[Key, float] = {}
         self._partition_counts: dict[str, int] = {}
         self._counts_read_at = -math.inf
@@ -206,30 +216,48 @@ class BacklogMonitor:
         for key, (position, end) in offsets.items():
             if key not in self._idle_since or previous.get(key) != position or end <= position:
                 self._idle_since[key] = now
-        self._history.append((now, committed))
+        owing = frozenset(key[0] for key, (position, end) in offsets.items() if end > position)
+        self._history.append((now, committed, owing))
         # Keep the newest sample at least a window old as the base of the rate.
         while len(self._history) > 1 and self._history[1][0] <= now - self._window:
             self._history.popleft()
-        base_time, base = self._history[0]
+        base_time, base, _ = self._history[0]
         elapsed = now - base_time
         drained: dict[str, int] = {group: 0 for group in self._groups}
         for key, c in committed.items():
             if key in base:
                 drained[key[0]] = drained.get(key[0], 0) + max(0, c - base[key])
+        # Over a few samples at least: a group that only just got work has not shown a rate.
+        shortest = min(elapsed, RATE_SAMPLES * self._interval)
+        busy = self._busy_seconds()
+        spans = {g: max(busy.get(g, 0.0), shortest) for g in drained}
+        rates = {g: n / spans[g] if spans[g] > 0 else 0.0 for g, n in drained.items()}
         partitions = tuple(
             PartitionBacklog(*key, position, end, self._idle_since[key])
             for key, (position, end) in sorted(offsets.items())
         )
         return Backlog(
             messages=sum(p.lag for p in partitions),
-            drain_rate=sum(drained.values()) / elapsed if elapsed > 0 else 0.0,
+            drain_rate=sum(rates.values()),
             taken_at=now,
             partitions=partitions,
             # A few samples, not a full window: a burst right after the API starts must meet
             # a door that measures (it admitted everything for the window's first 10 s).
             rate_known=elapsed >= min(self._window, RATE_SAMPLES * self._interval),
-            group_rates={g: n / elapsed if elapsed > 0 else 0.0 for g, n in drained.items()},
+            group_rates=rates,
         )
+
+    def _busy_seconds(self) -> dict[str, float]:
+        """How long, within the window, each group had work: it owed messages when an
+        interval began, or its offsets moved during it. A group's rate is what it drains
+        while busy: a window that began idle (load just started) would otherwise show a
+        fraction of its speed, and the door would refuse a load far below capacity."""
+        busy: dict[str, float] = {}
+        for (start, before, owed), (end, after, _) in pairwise(self._history):
+            moved = {key[0] for key, c in after.items() if before.get(key, c) != c}
+            for group in owed | moved:
+                busy[group] = busy.get(group, 0.0) + end - start
+        return busy
 
     def _empty_tail(self, key: Key, start: int, end: int) -> bool:
         """Whether [start, end) of an idle partition holds no committed record (markers,

@@ -112,6 +112,25 @@ def test_each_group_drains_at_its_own_rate() -> None:
     assert latest.seconds_to_drain == pytest.approx(90.0)  # the worker's 900 at 10/s
 
 
+def test_a_group_drains_at_the_rate_it_keeps_while_it_has_work() -> None:
+    """Load that starts in a quiet window: the idle seconds don't dilute the rate (diluted,
+    the door refused sixteen clients' sagas far below capacity)."""
+    monitor = _monitor(window=10.0)
+    key = ("worker", "replies", 0)
+    for second in range(7):  # caught up, nothing arrives
+        monitor._record(float(second), {key: (0, 0)})
+    monitor._record(7.0, {key: (0, 300)})  # work arrives
+    latest = monitor._record(8.0, {key: (50, 300)})  # one busy second: counted as three
+    assert latest.group_rates == {"worker": pytest.approx(50 / 3)}
+    monitor._record(9.0, {key: (150, 400)})
+    latest = monitor._record(10.0, {key: (300, 500)})  # 300 drained in 3 busy seconds
+    assert latest.group_rates == {"worker": pytest.approx(100.0)}
+    assert latest.seconds_to_drain == pytest.approx(2.0)
+    # Work that came and went between two samples was work too.
+    latest = monitor._record(11.0, {key: (600, 600)})
+    assert latest.group_rates == {"worker": pytest.approx(150.0)}
+
+
 def test_the_rate_counts_after_a_few_samples_not_a_full_window() -> None:
     monitor = _monitor(window=10.0)  # 1 s interval
     key = ("g", "t", 0)
