@@ -221,12 +221,18 @@ class BacklogMonitor:
         # Keep the newest sample at least a window old as the base of the rate.
         while len(self._history) > 1 and self._history[1][0] <= now - self._window:
             self._history.popleft()
-        base_time, base, _ = self._history[0]
-        elapsed = now - base_time
+        elapsed = now - self._history[0][0]
+        # Each partition counts from its oldest offset in the window: a partition a group
+        # commits for the first time (a new deployment, new topics) drains from then on, not
+        # only once the window has slid past its first commit (for 10 s it drained "nothing"
+        # while its group worked, and the door refused with its longest Retry-After).
+        base: dict[Key, int] = {}
+        for _, offsets_then, _ in self._history:
+            for key, c in offsets_then.items():
+                base.setdefault(key, c)
         drained: dict[str, int] = {group: 0 for group in self._groups}
         for key, c in committed.items():
-            if key in base:
-                drained[key[0]] = drained.get(key[0], 0) + max(0, c - base[key])
+            drained[key[0]] = drained.get(key[0], 0) + max(0, c - base[key])
         # Over a few samples at least: a group that only just got work has not shown a rate.
         shortest = min(elapsed, RATE_SAMPLES * self._interval)
         busy = self._busy_seconds()

@@ -131,6 +131,22 @@ def test_a_group_drains_at_the_rate_it_keeps_while_it_has_work() -> None:
     assert latest.group_rates == {"worker": pytest.approx(150.0)}
 
 
+def test_a_partition_committed_for_the_first_time_drains_from_then_on() -> None:
+    """A group whose offsets exist only once it first commits (the worker, on new topics):
+    its drain counts at once, not after the window slid past its first commit."""
+    monitor = _monitor(window=10.0)
+    commands, replies = ("processor", "commands", 0), ("worker", "replies", 0)
+    for second in range(5):
+        monitor._record(float(second), {commands: (0, 0)})
+    monitor._record(5.0, {commands: (0, 300), replies: (0, 300)})  # the worker's first commit
+    for second in range(6, 9):
+        latest = monitor._record(
+            float(second), {commands: (300, 300), replies: (100 * (second - 5), 300)}
+        )
+    assert latest.group_rates["worker"] == pytest.approx(100.0)
+    assert latest.seconds_to_drain == 0.0  # the worker caught up
+
+
 def test_the_rate_counts_after_a_few_samples_not_a_full_window() -> None:
     monitor = _monitor(window=10.0)  # 1 s interval
     key = ("g", "t", 0)
