@@ -65,14 +65,6 @@ class Confirmations:
                 if m.error() is None and dict(m.headers() or ()).get("ce_type") == CONFIRMED:
                     self.seen[(m.key() or b"").decode()] = time.perf_counter()
 
-    def wait(self, order_ids: list[str], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while not all(o in self.seen for o in order_ids):
-            if time.monotonic() > deadline:
-                missing = sum(o not in self.seen for o in order_ids)
-                raise RuntimeError(f"{missing} sagas not confirmed in {timeout} s")
-            time.sleep(0.1)
-
     def close(self) -> None:
         self._stop.set()
         self._thread.join(5)
@@ -166,8 +158,7 @@ def run(settings: Settings) -> list[Result]:
         asyncio.run(_place(url, 20, confirmations))  # and the worker has its partitions
         began = time.perf_counter()
         placed = asyncio.run(_place(url, SAGAS, confirmations))
-        started = placed.started
-        confirmations.wait(list(started), timeout=300)
+        started = placed.started  # each confirmed before its client went on
         elapsed = max(confirmations.seen[o] for o in started) - began
     finally:
         confirmations.close()

@@ -234,7 +234,8 @@ class BacklogMonitor:
         for key, c in committed.items():
             drained[key[0]] = drained.get(key[0], 0) + max(0, c - base[key])
         # Over a few samples at least: a group that only just got work has not shown a rate.
-        shortest = min(elapsed, RATE_SAMPLES * self._interval)
+        measured = min(self._window, RATE_SAMPLES * self._interval)
+        shortest = min(elapsed, measured)
         busy = self._busy_seconds()
         spans = {g: max(busy.get(g, 0.0), shortest) for g in drained}
         rates = {g: n / spans[g] if spans[g] > 0 else 0.0 for g, n in drained.items()}
@@ -249,7 +250,7 @@ class BacklogMonitor:
             partitions=partitions,
             # A few samples, not a full window: a burst right after the API starts must meet
             # a door that measures (it admitted everything for the window's first 10 s).
-            rate_known=elapsed >= min(self._window, RATE_SAMPLES * self._interval),
+            rate_known=elapsed >= measured,
             group_rates=rates,
         )
 
