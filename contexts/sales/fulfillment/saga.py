@@ -27,7 +27,8 @@ Timers mean a participant failed, never that Skald is busy (the watchdog's `Tick
   cancelled orders whose confirmation had landed, its reply late).
 
 State stays bounded: a final saga is remembered for `retention_seconds` (duplicates and late
-answers find it and change nothing), then forgotten (`expired`). A message about a saga the
+answers find it and change nothing), then forgotten (`expired`); so is a card whose order never
+came (its PlaceOrder refused). A message about a saga the
 worker does not know that is older than the retention is ignored (`too_old`): it can only be
 about a forgotten saga, or work that waited longer than the retention.
 """
@@ -117,7 +118,7 @@ class Saga:
     reason: str = ""  # why it was cancelled
     resends: int = 0  # re-sends of this phase's steps so far
     look_at: float = 0.0  # epoch seconds: when the watchdog looks at the saga next; 0: never
-    # (a final saga: when it is forgotten)
+    # (a final or waiting saga: when it is forgotten)
 
     @property
     def due(self) -> float:
@@ -151,8 +152,10 @@ def react(
 
 
 def expired(saga: Saga, now: datetime) -> bool:
-    """Whether a final saga has been remembered for its retention and may be forgotten."""
-    return not is_live(saga) and 0 < saga.look_at <= now.timestamp()
+    """Whether a final saga, or a card whose order never came, has been remembered for its
+    retention and may be forgotten."""
+    resting = not is_live(saga) or saga.phase is Phase.WAITING
+    return resting and 0 < saga.look_at <= now.timestamp()
 
 
 def too_old(sent_at: float, now: datetime, timing: Timing) -> bool:
@@ -179,6 +182,8 @@ def _next(saga: Saga, message: SagaMessage, now: datetime, timing: Timing) -> Sa
             return _enter(started, Phase.RESERVING, steps, now, timing, timed=True)
         case CardGiven() if saga.card_token is None:
             with_card = replace(saga, card_token=message.token)
+            if saga.phase is Phase.WAITING:  # forgotten if its order never comes
+                return replace(with_card, look_at=now.timestamp() + timing.retention_seconds)
             if saga.phase is Phase.AUTHORIZING and not saga.pending:  # waited for its card
                 return _enter(with_card, Phase.AUTHORIZING, ("authorize",), now, timing, True)
             return with_card

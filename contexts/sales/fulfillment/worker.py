@@ -22,6 +22,7 @@ from contexts.sales.fulfillment import metrics
 from contexts.sales.fulfillment import serialization as records
 from contexts.sales.fulfillment.messages import Answered, SagaMessage, Tick
 from contexts.sales.fulfillment.saga import (
+    Phase,
     Saga,
     Send,
     advances,
@@ -99,6 +100,8 @@ def wire(app: faust.App, runtime: Runtime) -> None:
             return False, []
         if before is not None and isinstance(message, Tick) and expired(before, now):
             del sagas[key]  # a tombstone: the changelog compacts it away
+            if before.phase is Phase.WAITING:
+                log.warning("saga %s: forgot a card whose order never came", key)
             schedule.set(key, 0)
             metrics.FORGOTTEN.inc()
             return True, []

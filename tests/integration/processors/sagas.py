@@ -6,13 +6,14 @@ import json
 import time
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
 from contexts.sales.fulfillment.topics import CHANGELOG
 from skald.services import Services
-from tests.integration.commands.harness import read_events
+from tests.integration.commands.harness import SkaldProcess, read_events
 from tests.integration.kafka_probe import read_all
 
 FINAL = {"done", "cancelled"}
@@ -45,8 +46,14 @@ def phase_history(services: Services) -> dict[str, list[str]]:
     return history
 
 
-def wait_final(services: Services, order_ids: list[str], timeout: float = 90) -> dict[str, Any]:
-    """Wait until every named saga is final with nothing pending; their states."""
+def wait_final(
+    services: Services,
+    order_ids: list[str],
+    timeout: float = 90,
+    workers: Sequence[SkaldProcess] = (),
+) -> dict[str, Any]:
+    """Wait until every named saga is final with nothing pending; their states. On failure
+    the message quotes what `workers` logged about each stuck saga."""
     deadline = time.monotonic() + timeout
     while True:
         states = saga_states(services)
@@ -54,7 +61,12 @@ def wait_final(services: Services, order_ids: list[str], timeout: float = 90) ->
         if len(done) == len(order_ids):
             return done
         stuck = {o: states.get(o) for o in order_ids if o not in done}
-        assert time.monotonic() < deadline, f"{len(stuck)} sagas not final: {stuck}"
+        if time.monotonic() >= deadline:
+            said = [
+                f"{w.name}: {line}" for w in workers for line in w.log().splitlines()
+                if any(o in line for o in stuck)
+            ]  # fmt: skip
+            raise AssertionError(f"{len(stuck)} sagas not final: {stuck}\n" + "\n".join(said))
         time.sleep(1)
 
 

@@ -33,10 +33,10 @@ def test_kill_9_in_the_middle_of_200_sagas(
     crowd.start()
     _wait_done([worker], 20)
     worker.kill()
-    start_worker(spawn, "worker-2", CROWD_ENV)
+    second = start_worker(spawn, "worker-2", CROWD_ENV)
 
     order_ids = crowd.join()
-    states = wait_final(services, order_ids, timeout=120)
+    states = wait_final(services, order_ids, timeout=120, workers=[worker, second])
     assert_sound(services, crowd, states, restocked)
 
 
@@ -50,8 +50,8 @@ def test_two_workers_with_a_rebalance_during_the_run(
     crowd.start()
     assert _wait_done([first, second], 20) < crowd.count // 2
     first.stop()  # leaves the group mid-run: its partitions and their sagas move to the second
-    start_worker(spawn, "worker-3", CROWD_ENV)  # and a member joins: another rebalance
+    third = start_worker(spawn, "worker-3", CROWD_ENV)  # and a member joins: another rebalance
 
     order_ids = crowd.join()
-    states = wait_final(services, order_ids, timeout=120)
+    states = wait_final(services, order_ids, timeout=120, workers=[first, second, third])
     assert_sound(services, crowd, states, restocked)

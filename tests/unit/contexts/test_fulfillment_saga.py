@@ -202,6 +202,16 @@ def test_a_final_saga_is_remembered_for_its_retention_then_forgotten() -> None:
     assert again == cancelled and sends == []
 
 
+def test_a_card_whose_order_never_came_is_forgotten_after_the_retention() -> None:
+    waiting, sends = run(CardGiven("o-1", "t"), now=at(5))
+    assert waiting.phase is Phase.WAITING and sends == [] and waiting.due == at(65).timestamp()
+    assert not expired(waiting, at(64)) and expired(waiting, at(65))
+    # The order came after all: the saga starts and lives on, whatever the clock.
+    started, steps = run(CardGiven("o-1", "t"), PLACED)
+    assert started.phase is Phase.RESERVING and steps == ["reserve:A", "reserve:B"]
+    assert not expired(started, at(10**6))
+
+
 def test_a_live_saga_never_expires_however_old() -> None:
     saga, _ = run(CardGiven("o-1", "t"), PLACED, ok("reserve:A"), ok("reserve:B"))
     assert saga.phase is Phase.AUTHORIZING and not expired(saga, at(10**6))
