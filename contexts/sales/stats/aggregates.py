@@ -12,27 +12,47 @@ def hour_of(moment: datetime) -> str:
 
 
 def add_sale(bucket: dict[str, Any] | None, sale: dict[str, Any]) -> dict[str, Any] | None:
-    """The bucket with one order's line counted, or None if that order is counted already
-    (an at-least-once redelivery): the bucket keeps its orders' ids, bounded by an hour's."""
-    current = bucket or {
-        "sku": sale["sku"],
-        "hour": sale["hour"],
-        "revenue_cents": 0,
-        "units": 0,
-        "orders": [],
-    }
-    if sale["order_id"] in current["orders"]:
+    """The bucket with one order's line counted, or None if that sale is counted already (an
+    at-least-once redelivery, or a re-send after the stats worker crashed).
+
+    A sale carries its source, the position of its `OrderConfirmed` in the order events, and
+    the sales of one source partition reach a bucket in that partition's order (one owner
+    sends them, aiokafka keeps a partition's batches in order). So the bucket keeps, per source
+    partition, the last offset it counted: its size is bounded by the partition count, where a
+    list of order ids grew by one per order and was re-encoded whole on every sale."""
+    current = (
+        _upgraded(bucket)
+        if bucket
+        else {
+            "sku": sale["sku"],
+            "hour": sale["hour"],
+            "revenue_cents": 0,
+            "units": 0,
+            "orders": 0,
+            "through": {},
+        }
+    )
+    through: dict[str, int] = current["through"]
+    partition, offset = (str(n) for n in sale.get("source", ("", -1)))
+    if partition and int(offset) <= through.get(partition, -1):
         return None
     return {
         **current,
         "revenue_cents": current["revenue_cents"] + sale["cents"],
         "units": current["units"] + sale["units"],
-        "orders": [*current["orders"], sale["order_id"]],
+        "orders": current["orders"] + 1,
+        "through": {**through, partition: int(offset)} if partition else through,
     }
+
+
+def _upgraded(bucket: dict[str, Any]) -> dict[str, Any]:
+    """A bucket as written before sales carried their source (a list of order ids): its count
+    carries over; duplicates of the sales it already holds are no longer recognised."""
+    if isinstance(bucket["orders"], list):
+        return {**bucket, "orders": len(bucket["orders"]), "through": {}}
+    return bucket
 
 
 def public_bucket(bucket: dict[str, Any]) -> dict[str, Any]:
     """The event-carried state published for an hourly bucket (without the dedupe ids)."""
-    return {k: bucket[k] for k in ("sku", "hour", "revenue_cents", "units")} | {
-        "orders": len(bucket["orders"])
-    }
+    return {k: bucket[k] for k in ("sku", "hour", "revenue_cents", "units", "orders")}

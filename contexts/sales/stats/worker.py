@@ -47,12 +47,20 @@ def order_lines(placed: dict[str, Any]) -> Lines:
     return per_sku
 
 
-def sales_of(lines: Lines, confirmed: dict[str, Any]) -> list[dict[str, Any]]:
-    """One sale per SKU of a confirmed order, in the hour of its confirmation."""
+def sales_of(lines: Lines, confirmed: dict[str, Any], source: list[int]) -> list[dict[str, Any]]:
+    """One sale per SKU of a confirmed order, in the hour of its confirmation; `source` is
+    where the confirmation sits in the order events ([partition, offset]): duplicates share it."""
     hour = agg.hour_of(confirmed["confirmed_at"])
     order_id = confirmed["order_id"]
     return [
-        {"sku": sku, "hour": hour, "units": units, "cents": cents, "order_id": order_id}
+        {
+            "sku": sku,
+            "hour": hour,
+            "units": units,
+            "cents": cents,
+            "order_id": order_id,
+            "source": source,
+        }
         for sku, (units, cents) in lines.items()
     ]
 
@@ -61,7 +69,7 @@ def closes_order(kind: bytes | None) -> bool:
     """Whether the order's lines are no longer needed after this event: counted or cancelled.
 
     A redelivered OrderConfirmed after the delete finds no lines and sells nothing; one
-    redelivered before it re-sends the same sales, which the buckets' order ids ignore."""
+    redelivered before it re-sends the same sales, which the buckets recognise by their source."""
     return kind in (_CONFIRMED, _CANCELLED)
 
 
@@ -99,7 +107,8 @@ def wire(app: faust.App, runtime: Runtime) -> None:
                 placed = order_lines(decode(event.value))
                 write(stream, event, partial(lines.__setitem__, event.key, placed))
             elif kind == _CONFIRMED and (known := lines.get(event.key)) is not None:
-                sales += sales_of(known, decode(event.value))
+                source = [event.message.partition, event.message.offset]
+                sales += sales_of(known, decode(event.value), source)
             if closes_order(kind):
                 closed.append(event)
         for sale in sales:

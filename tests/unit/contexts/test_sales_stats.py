@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 
 from contexts.sales.order.events import OrderCancelled, OrderConfirmed, OrderPlaced, OrderShipped
@@ -15,20 +16,40 @@ def test_an_hour_is_the_utc_hour_a_moment_falls_in() -> None:
     assert hour_of(datetime(2026, 3, 1, 9, 0, tzinfo=UTC)) == "2026-03-01T09:00:00+00:00"
 
 
-def test_a_sale_counts_once_per_order_in_its_bucket() -> None:
-    sale = {"sku": "A", "hour": "h", "units": 2, "cents": 1000, "order_id": "o1"}
+def test_a_sale_counts_once_in_its_bucket_by_its_source_position() -> None:
+    sale = {"sku": "A", "hour": "h", "units": 2, "cents": 1000, "order_id": "o1", "source": [0, 7]}
     bucket = add_sale(None, sale)
     assert bucket is not None
     assert add_sale(bucket, sale) is None  # redelivered
-    second = add_sale(bucket, {**sale, "order_id": "o2", "units": 1, "cents": 500})
+    second = add_sale(
+        bucket, {**sale, "order_id": "o2", "units": 1, "cents": 500, "source": [1, 3]}
+    )
     assert second is not None
-    assert public_bucket(second) == {
+    assert add_sale(second, {**sale, "order_id": "o0", "source": [1, 2]}) is None  # re-sent
+    third = add_sale(second, {**sale, "order_id": "o3", "units": 1, "cents": 1, "source": [0, 8]})
+    assert third is not None and third["through"] == {"0": 8, "1": 3}
+    assert public_bucket(third) == {
         "sku": "A",
         "hour": "h",
-        "revenue_cents": 1500,
-        "units": 3,
-        "orders": 2,
+        "revenue_cents": 1501,
+        "units": 4,
+        "orders": 3,
     }
+
+
+def test_a_bucket_stays_small_however_many_orders_its_hour_holds() -> None:
+    bucket = None
+    for n in range(20_000):
+        sale = {"sku": "A", "hour": "h", "units": 1, "cents": 1, "source": [n % 3, n]}
+        bucket = add_sale(bucket, {**sale, "order_id": f"o{n}"}) or bucket
+    assert bucket is not None and bucket["orders"] == 20_000
+    assert len(json.dumps(bucket)) < 200
+
+
+def test_a_bucket_written_with_order_ids_keeps_its_count() -> None:
+    old = {"sku": "A", "hour": "h", "revenue_cents": 10, "units": 2, "orders": ["o1", "o2"]}
+    sale = {"sku": "A", "hour": "h", "units": 1, "cents": 5, "order_id": "o3", "source": [0, 9]}
+    assert public_bucket(add_sale(old, sale) or {})["orders"] == 3
 
 
 def test_an_orders_lines_merge_items_of_one_sku() -> None:
@@ -44,13 +65,14 @@ def test_an_orders_lines_merge_items_of_one_sku() -> None:
 
 def test_a_confirmed_order_sells_each_sku_in_its_confirmation_hour() -> None:
     confirmed = {"order_id": "o1", "confirmed_at": datetime(2026, 3, 1, 9, 30, tzinfo=UTC)}
-    assert sales_of({"A": [3, 350]}, confirmed) == [
+    assert sales_of({"A": [3, 350]}, confirmed, [2, 40]) == [
         {
             "sku": "A",
             "hour": "2026-03-01T09:00:00+00:00",
             "units": 3,
             "cents": 350,
             "order_id": "o1",
+            "source": [2, 40],
         }
     ]
 
