@@ -50,7 +50,9 @@ def build_app(
         # stream acked their events anyway, and the commit passed a state never made durable.
         topic_partitions=partitions,  # tables co-partitioned with the events
         topic_replication_factor=replication,
-        table_standby_replicas=0,  # a table's items() are then this worker's own keys only
+        # No standby copies. A table's items() may still hold keys this worker wrote on a
+        # partition since revoked: faust's memory store drops only keys it restored.
+        table_standby_replicas=0,
         consumer_auto_offset_reset="earliest",  # a new group starts at the first event
         producer_acks=-1,  # a table's state is durable before the commands it caused leave
         # A saga batch sends to several command topics and the changelog: 5 ms lets those
