@@ -57,11 +57,12 @@ class SkaldProcess:
         assert self.process is not None
         self.process.wait(10)
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 20) -> None:
+        """SIGTERM, then SIGKILL if it has not exited within `grace` seconds."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(20)
+                self.process.wait(grace)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)

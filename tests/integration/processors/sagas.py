@@ -53,7 +53,7 @@ def wait_final(
     workers: Sequence[SkaldProcess] = (),
 ) -> dict[str, Any]:
     """Wait until every named saga is final with nothing pending; their states. On failure
-    the message quotes what `workers` logged about each stuck saga."""
+    the message quotes what `workers` logged about each stuck saga and about their commits."""
     deadline = time.monotonic() + timeout
     while True:
         states = saga_states(services)
@@ -64,10 +64,14 @@ def wait_final(
         if time.monotonic() >= deadline:
             said = [
                 f"{w.name}: {line}" for w in workers for line in w.log().splitlines()
-                if any(o in line for o in stuck)
+                if any(o in line for o in stuck) or any(w in line for w in _COMMIT_WARNINGS)
             ]  # fmt: skip
             raise AssertionError(f"{len(stuck)} sagas not final: {stuck}\n" + "\n".join(said))
         time.sleep(1)
+
+
+# What the worker's consumer logs when records it fetched were not handled (faust_kafka.py).
+_COMMIT_WARNINGS = ("gave up waiting", "never reached a stream")
 
 
 def _settled(state: dict[str, Any] | None) -> bool:
