@@ -105,10 +105,17 @@ def request_path(request: Request) -> str:
     Starlette quotes `?`, `#` and `\\`, and URL parsing drops tabs and newlines and rewrites a
     leading `//` without a host; a path of only the characters below is none of those, and
     it is what every route's path parameters allow (identifiers). Stored fingerprints must
-    stay byte for byte the same: any other path takes Starlette's way.
+    stay byte for byte the same: any other path takes Starlette's way. Where that way raises
+    (a server that names no host, and a path that URL parsing reads as an authority, like
+    `/\t/[`), no fingerprint was ever stored: the path as received.
     """
     path: str = request.scope["path"]
-    return path if _PLAIN_PATH.fullmatch(path) else request.url.path
+    if _PLAIN_PATH.fullmatch(path):
+        return path
+    try:
+        return request.url.path
+    except ValueError:
+        return path
 
 
 async def execute(

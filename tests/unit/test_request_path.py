@@ -27,6 +27,11 @@ def _request(path: str, host: bytes | None) -> Request:
 @example(path="/inventory/SKU-1/restock", host=b"127.0.0.1:8123")
 @example(path="//orders", host=None)
 @example(path="/orders/a\tb/confirm", host=b"skald.example")
+@example(path="/\t/[", host=None)  # Starlette reads `[` as an IPv6 authority and raises
 def test_the_path_is_starlettes(path: str, host: bytes | None) -> None:
     request = _request(path, host)
-    assert request_path(request) == _request(path, host).url.path
+    try:
+        expected = _request(path, host).url.path
+    except ValueError:
+        expected = path  # no fingerprint could be stored the Starlette way: the raw path
+    assert request_path(request) == expected
