@@ -68,10 +68,11 @@ class FetchGaps:
 
     def fetched_batch(self, tp: Hashable, offsets: Iterable[int], since: int) -> None:
         """The records one fetch, begun at mark `since`, returned for `tp`, in order."""
-        it = iter(offsets)
-        first = next(it, None)
-        if first is None:
+        fetched = list(offsets)
+        if not fetched:
             return
+        first = fetched[0]
+        self._delivered(tp, first, fetched[-1])
         stale = self._overlapped(tp, since)
         follows = self._after.get(tp, set())
         if stale:  # it may continue a sequence from before a positioning
@@ -80,12 +81,30 @@ class FetchGaps:
             self._bridge(tp, follows, first)
             self._before.pop(tp, None)
         last = first
-        for offset in it:
+        for offset in fetched[1:]:
             if offset > last + 1:
                 bisect.insort(self._gaps.setdefault(tp, []), (last + 1, offset))
             last = offset
         # After a stale fetch the next record follows its last, or the positioning it crossed.
         self._after[tp] = (follows | {last}) if stale else {last}
+
+    def _delivered(self, tp: Hashable, first: int, last: int) -> None:
+        """Records `first`..`last` were fetched: no gap may cover them. A bridge made before
+        they were booked (a fetch abandoned in the consumer's thread, booked when it ends)
+        stepped over real records; what lies between them is bridged again from this batch."""
+        gaps = self._gaps.get(tp)
+        if not gaps:
+            return
+        kept: list[tuple[int, int]] = []
+        for start, end in gaps:
+            if end <= first or start > last:
+                kept.append((start, end))
+                continue
+            if start < first:
+                kept.append((start, first))
+            if end > last + 1:
+                kept.append((last + 1, end))
+        gaps[:] = kept
 
     def _bridge(self, tp: Hashable, candidates: set[int], offset: int) -> None:
         """Record the gap before `offset` that holds whichever candidate it follows: the true

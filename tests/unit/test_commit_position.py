@@ -195,3 +195,26 @@ def test_a_partition_never_committed_counts_from_the_first_record_fetched() -> N
     assert commit_position(TP, bases.base(TP, None), [40, 41], FetchGaps()) is None
     bases.committed(TP, 30)
     assert bases.base(TP, None) == 30
+
+
+def test_records_booked_late_undo_the_bridge_made_over_them() -> None:
+    """A fetch abandoned across a rebalance's seek took 10-12 in the consumer's thread; the next
+    fetch, booked first, bridged from the seek to 13. Booked when it ends, 10-12 are records
+    fetched and never handled: the commit stops at 10 instead of passing them."""
+    gaps = FetchGaps()
+    abandoned = gaps.mark()
+    with gaps.positioning(TP):
+        gaps.reading_from(TP, 10)
+    gaps.fetched_batch(TP, [13, 14], gaps.mark())
+    assert commit_position(TP, 10, [13, 14], gaps) == 15  # the bridge over 10-12, wrongly
+    gaps.fetched_batch(TP, [10, 11, 12], abandoned)
+    assert commit_position(TP, 10, [13, 14], gaps) is None
+    assert commit_position(TP, 10, [10, 11, 12, 13, 14], gaps) == 15
+
+
+def test_a_late_batch_keeps_the_true_gaps_inside_it() -> None:
+    gaps = FetchGaps()
+    for offset in (10, 11, 14):  # 12, 13: markers
+        gaps.fetched(TP, offset)
+    gaps.fetched_batch(TP, [10, 11, 14], gaps.mark())  # the same records booked again
+    assert commit_position(TP, 10, [10, 11, 14], gaps) == 15
