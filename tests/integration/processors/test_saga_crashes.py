@@ -43,12 +43,14 @@ def test_kill_9_in_the_middle_of_200_sagas(
     assert_sound(services, crowd, states, restocked)
 
 
+# Not strict while the fix is unconfirmed: in 2 of 4 CI runs one OrderPlaced of a partition the
+# leaving worker owned was committed but never applied (its saga waited with a card). The likely
+# cause, a fetch abandoned in the consumer's thread at a rebalance, is fixed in faust_kafka.py;
+# this test never failed outside the full suite, so CI runs will tell. Make it gate again once
+# they report XPASS.
 @pytest.mark.xfail(
     strict=False,
-    reason="known at-least-once loss, not yet found: in 2 of the last 4 CI runs the leaving "
-    "worker's stop hung in Faust's wait for in-flight records until the harness killed it, and "
-    "one OrderPlaced of a partition it owned was committed but never applied (its saga waits "
-    "with a card and no order); never seen in 16 runs outside the full suite",
+    reason="an at-least-once loss seen in 2 of 4 CI runs; the likely cause is fixed, unconfirmed",
 )
 def test_two_workers_with_a_rebalance_during_the_run(
     services: Services, api: SkaldProcess, processor: SkaldProcess, spawn: ProcessFactory
