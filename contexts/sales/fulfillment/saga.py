@@ -28,9 +28,9 @@ Timers mean a participant failed, never that Skald is busy (the watchdog's `Tick
 
 State stays bounded: a final saga is remembered for `retention_seconds` (duplicates and late
 answers find it and change nothing), then forgotten (`expired`); so is a card whose order never
-came (its PlaceOrder refused). A message about a saga the
-worker does not know that is older than the retention is ignored (`too_old`): it can only be
-about a forgotten saga, or work that waited longer than the retention.
+came (its PlaceOrder refused). A message about a saga the worker does not know that is older
+than the retention is ignored (`too_old`): it can only be about a forgotten saga, or work that
+waited longer than the retention.
 """
 
 from __future__ import annotations

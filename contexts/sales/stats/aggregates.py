@@ -33,15 +33,17 @@ def add_sale(bucket: dict[str, Any] | None, sale: dict[str, Any]) -> dict[str, A
         }
     )
     through: dict[str, int] = current["through"]
-    partition, offset = (str(n) for n in sale.get("source", ("", -1)))
-    if partition and int(offset) <= through.get(partition, -1):
-        return None
+    if (source := sale.get("source")) is not None:  # absent in sales sent before it existed
+        partition, offset = str(source[0]), int(source[1])  # JSON object keys are strings
+        if offset <= through.get(partition, -1):
+            return None
+        through = {**through, partition: offset}
     return {
         **current,
         "revenue_cents": current["revenue_cents"] + sale["cents"],
         "units": current["units"] + sale["units"],
         "orders": current["orders"] + 1,
-        "through": {**through, partition: int(offset)} if partition else through,
+        "through": through,
     }
 
 
@@ -54,5 +56,5 @@ def _upgraded(bucket: dict[str, Any]) -> dict[str, Any]:
 
 
 def public_bucket(bucket: dict[str, Any]) -> dict[str, Any]:
-    """The event-carried state published for an hourly bucket (without the dedupe ids)."""
+    """The event-carried state published for an hourly bucket (without the dedupe positions)."""
     return {k: bucket[k] for k in ("sku", "hour", "revenue_cents", "units", "orders")}
