@@ -1,12 +1,18 @@
-"""Restore time of a long-lived aggregate: from its snapshot beside a fold of all its events."""
+"""Restore of the command processor: a long-lived aggregate from its snapshot beside a fold of
+all its events; a partition of many one-shot aggregates (orders) into the bounded store beside
+all of them decoded in memory, as the processor kept them before."""
 
 from __future__ import annotations
 
+import gc
 import os
 import time
+import tracemalloc
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import reduce
+from typing import Any
 
 from confluent_kafka import Consumer, Producer
 
@@ -17,7 +23,10 @@ from command_processor.hosted import HostedAggregate
 from command_processor.snapshots import SnapshotCodec
 from contexts.inventory.aggregates import STOCK
 from contexts.inventory.stock.events import StockRestocked
+from contexts.sales.aggregates import ORDER
+from contexts.sales.order.events import OrderItem, OrderPlaced
 from eventstore import kafka_config
+from eventstore.aggregate import AggregateType
 from eventstore.outgoing import Stream
 from skald.provision import apply_topic_specs
 from skald.registry import CONTEXTS
@@ -25,6 +34,40 @@ from skald.services import Services
 from skald.settings import Settings
 
 HOT_EVENTS = int(os.environ.get("SKALD_BENCH_RESTORE_EVENTS", "100000"))
+ORDERS = int(os.environ.get("SKALD_BENCH_RESTORE_ORDERS", "100000"))
+
+
+def _readers(settings: Settings) -> Callable[[], Consumer]:
+    """New restore readers, as the processor makes them."""
+
+    def reader() -> Consumer:
+        return Consumer(
+            kafka_config.reader_config(settings.kafka_connection(), settings.group("skald.reader"))
+        )
+
+    return reader
+
+
+def _restore_partition_0(
+    services: Services, aggregate: AggregateType[Any]
+) -> dict[int, restoring.RestoredPartition]:
+    """Partition 0 of the aggregate type, as the processor restores it."""
+    settings = services.settings
+    topics = restoring.RestoreTopics(
+        settings.topic(aggregate.state_topic),
+        settings.topic(aggregate.events_topic),
+        settings.topic(aggregate.outcomes_topic),
+    )
+    return restoring.restore(
+        aggregate,
+        topics,
+        [0],
+        _readers(settings),
+        services.codec,
+        services.command_mapper,
+        settings.idempotency_retention_ms,
+        settings.processor_cached_aggregates,
+    )
 
 
 def _restore(services: Services) -> list[Result]:
@@ -54,24 +97,9 @@ def _restore(services: Services) -> list[Result]:
     producer.produce(state_topic, key=b"SKU-HOT", value=snapshot, partition=0)
     assert producer.flush(60) == 0
 
-    def reader() -> Consumer:
-        return Consumer(
-            kafka_config.reader_config(settings.kafka_connection(), settings.group("skald.reader"))
-        )
-
+    reader = _readers(settings)
     started = time.perf_counter()
-    topics = restoring.RestoreTopics(
-        state_topic, events_topic, settings.topic(STOCK.outcomes_topic)
-    )
-    restored = restoring.restore(
-        STOCK,
-        topics,
-        [0],
-        reader,
-        services.codec,
-        services.command_mapper,
-        settings.idempotency_retention_ms,
-    )
+    restored = _restore_partition_0(services, STOCK)
     from_snapshot = time.perf_counter() - started
     assert restored[0].hosted["SKU-HOT"].version == HOT_EVENTS
     started = time.perf_counter()
@@ -93,13 +121,99 @@ def _restore(services: Services) -> list[Result]:
     ]
 
 
+def _order_snapshots(services: Services) -> None:
+    """ORDERS placed one-line orders' snapshots on partition 0 of the order state topic."""
+    settings = services.settings
+    producer = Producer(
+        {
+            **kafka_config.producer_config(settings.kafka_connection()),
+            "queue.buffering.max.messages": 1_000_000,
+            "linger.ms": 20,
+        }
+    )
+    codec, topic = SnapshotCodec(ORDER), settings.topic(ORDER.state_topic)
+    items = (OrderItem("SKU-1", "Beans", 2, 1250),)
+    for n in range(ORDERS):
+        placed = OrderPlaced(f"order-{n:07}", "cust-1", items, 2500, datetime.now(UTC))
+        snapshot = codec.encode(HostedAggregate(ORDER.evolve(ORDER.initial, placed), 1))
+        producer.produce(topic, key=placed.order_id.encode(), value=snapshot, partition=0)
+        if n % 10_000 == 0:
+            producer.poll(0)
+    assert producer.flush(60) == 0
+
+
+def _held(work: Callable[[], object]) -> tuple[object, float, float]:
+    """What `work` returns, the seconds it took, and the MB it left allocated (tracemalloc,
+    in a second run: tracing slows it down)."""
+    started = time.perf_counter()
+    work()
+    seconds = time.perf_counter() - started
+    gc.collect()
+    tracemalloc.start()
+    try:
+        kept = work()
+        gc.collect()
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return kept, seconds, held / 1e6
+
+
+def _many_orders(services: Services) -> list[Result]:
+    """A partition that hosted ORDERS orders: restored into the store, and all decoded."""
+    settings = services.settings
+    _order_snapshots(services)
+
+    reader = _readers(settings)
+    state_topic = settings.topic(ORDER.state_topic)
+
+    def into_store() -> object:
+        restored = _restore_partition_0(services, ORDER)
+        assert len(restored[0].hosted) == ORDERS
+        return restored
+
+    def all_decoded() -> object:  # what the processor held before the store
+        codec = SnapshotCodec(ORDER)
+        hosted = {
+            (m.key() or b"").decode(): codec.decode(m.value() or b"")
+            for m in restoring.read_to_end(reader, [(state_topic, 0)])
+        }
+        assert len(hosted) == ORDERS
+        return hosted
+
+    _, store_seconds, store_mb = _held(into_store)
+    _, decoded_seconds, decoded_mb = _held(all_decoded)
+    return [
+        Result(
+            f"memory held by a partition of {ORDERS:,} orders",
+            store_mb,
+            "MB",
+            "all decoded (before)",
+            decoded_mb,
+            target=f"bounded: {settings.processor_cached_aggregates:,} decoded per partition",
+            met=store_mb < decoded_mb / 4,
+            notes="tracemalloc; the store's pages sit in SQLite's page cache and temp file",
+        ),
+        Result(
+            f"restore a partition of {ORDERS:,} orders",
+            store_seconds * 1000,
+            "ms",
+            "all decoded (before)",
+            decoded_seconds * 1000,
+            target="no slower than before",
+            met=store_seconds <= decoded_seconds * 1.1,
+        ),
+    ]
+
+
 def run(settings: Settings) -> list[Result]:
-    """Restore time from a snapshot beside a fold of the aggregate's events."""
+    """Restore time from a snapshot beside a fold of the aggregate's events; memory and time
+    of a partition of many orders, restored into the store beside all decoded."""
     namespaced = settings.model_copy(update={"namespace": f"bench{uuid.uuid4().hex[:6]}"})
     services = Services(namespaced, CONTEXTS)
     apply_topic_specs(services)
     try:
-        return _restore(services)
+        return _restore(services) + _many_orders(services)
     finally:
         services.close()
         drop_namespace(namespaced)

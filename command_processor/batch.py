@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from confluent_kafka import Message, TopicPartition
 
 from command_processor import metrics
+from command_processor.aggregate_store import AggregateStore
 from command_processor.deciding import (
     Parsed,
     PartitionStep,
@@ -20,7 +21,6 @@ from command_processor.deciding import (
     decide_partition,
     finish_partition,
 )
-from command_processor.hosted import HostedAggregates
 from command_processor.outcomes import OutcomeIndex
 from command_processor.session import TransactionSession
 
@@ -34,7 +34,7 @@ class PartitionBatch:
     """One partition's commands of this poll, with where they go and what they decide on."""
 
     target: PartitionTarget
-    hosted: HostedAggregates
+    hosted: AggregateStore
     outcomes: OutcomeIndex
     messages: list[tuple[Message, Parsed]]
 
@@ -71,7 +71,7 @@ def process_batch(
             session.abort()
         raise
     for hosted, step in steps:
-        hosted.update(step.working)
+        hosted.commit({i: (step.working[i], value) for i, value in step.snapshots.items()})
         step.pending.commit()  # only now can a retry find this transaction's outcomes
     _count([step for _, step in steps], time.perf_counter() - started)
     log.debug(

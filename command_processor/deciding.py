@@ -9,8 +9,9 @@ from typing import Any
 
 from confluent_kafka import Message
 
+from command_processor.aggregate_store import AggregateStore
 from command_processor.decisions import Decision, complete, decide
-from command_processor.hosted import HostedAggregate, HostedAggregates
+from command_processor.hosted import HostedAggregate
 from command_processor.outcomes import OutcomeIndex, PendingOutcomes
 from command_processor.session import Positions, TransactionSession
 from command_processor.snapshots import SnapshotCodec
@@ -52,12 +53,14 @@ class _Handled:
 
 @dataclass(slots=True)
 class PartitionStep:
-    """A partition's decided commands; on commit `working` replaces its hosted aggregates and
-    `pending` joins its outcome index (`PendingOutcomes.commit`)."""
+    """A partition's decided commands; on commit the changed aggregates of `working` replace
+    the hosted ones, with the `snapshots` written for them, and `pending` joins its outcome
+    index (`PendingOutcomes.commit`)."""
 
     target: PartitionTarget
     pending: PendingOutcomes
-    working: HostedAggregates = field(default_factory=dict)
+    working: dict[str, HostedAggregate[Any]] = field(default_factory=dict)
+    snapshots: dict[str, bytes] = field(default_factory=dict)
     handled: list[_Handled] = field(default_factory=list)
     refusals: list[tuple[str, str, str, Reply]] = field(default_factory=list)
     outcomes: list[OutcomeKind] = field(default_factory=list)
@@ -69,7 +72,7 @@ class PartitionStep:
 
 def decide_partition(
     target: PartitionTarget,
-    hosted: HostedAggregates,
+    hosted: AggregateStore,
     outcomes: OutcomeIndex,
     batch: list[tuple[Message, Parsed]],
     session: TransactionSession,
@@ -119,13 +122,9 @@ def _snapshot_changed(step: PartitionStep, session: TransactionSession) -> None:
     snapshots = SnapshotCodec(target.aggregate)
     changed = {i.message.aggregate_id for i in step.handled if i.decision.events}
     for aggregate_id in changed:
-        session.produce(
-            target.state_topic,
-            aggregate_id.encode(),
-            snapshots.encode(step.working[aggregate_id]),
-            [],
-            target.partition,
-        )
+        snapshot = snapshots.encode(step.working[aggregate_id])
+        session.produce(target.state_topic, aggregate_id.encode(), snapshot, [], target.partition)
+        step.snapshots[aggregate_id] = snapshot
 
 
 def finish_partition(

@@ -1,12 +1,13 @@
 """An aggregate as the processor hosts it in memory: its state and version (a snapshot's content).
 
-Idempotency outcomes are kept per partition, not per aggregate: see `outcomes.py`.
+A partition's hosted aggregates are kept in an `AggregateStore` (`aggregate_store.py`);
+idempotency outcomes are kept per partition, not per aggregate: see `outcomes.py`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 S = TypeVar("S")
 
@@ -21,7 +22,3 @@ class HostedAggregate(Generic[S]):
     def copy(self) -> HostedAggregate[S]:
         """A copy that a failed transaction can throw away (state itself is immutable)."""
         return HostedAggregate(self.state, self.version)
-
-
-# The hosted aggregates of one partition, by aggregate id.
-HostedAggregates = dict[str, HostedAggregate[Any]]

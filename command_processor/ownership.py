@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 
+from command_processor.aggregate_store import DEFAULT_CACHED_AGGREGATES
 from command_processor.deciding import PartitionTarget
 from command_processor.partitions import OwnedPartition, Topology
 from command_processor.reseed import reseed
@@ -42,6 +43,7 @@ class Ownership:
         mapper: EventMapper,
         records: EventRecordFactory,
         outcome_retention_ms: int,
+        cached_aggregates: int = DEFAULT_CACHED_AGGREGATES,
     ) -> None:
         self._topologies = topologies
         self._new_reader = new_reader
@@ -49,6 +51,7 @@ class Ownership:
         self._mapper = mapper
         self._records = records
         self._outcome_retention_ms = outcome_retention_ms
+        self._cached_aggregates = cached_aggregates
         self.owned: dict[PartitionKey, OwnedPartition] = {}
 
     def take(
@@ -72,7 +75,7 @@ class Ownership:
             for tp in tps:
                 partition = restored[tp.partition]
                 metadata = consumer.consumer_group_metadata()
-                reseed(session, topology.aggregate, topics, tp, partition, metadata)
+                reseed(session, topics, tp, partition, metadata)
                 target = PartitionTarget(
                     topology.aggregate,
                     tp.partition,
@@ -81,6 +84,7 @@ class Ownership:
                     self._records,
                     topology.outcomes,
                 )
+                self._drop((topic, tp.partition))  # a reload replaces it
                 self.owned[(topic, tp.partition)] = OwnedPartition(
                     target, partition.hosted, partition.outcomes
                 )
@@ -88,7 +92,12 @@ class Ownership:
 
     def drop(self, partitions: list[TopicPartition]) -> None:
         for tp in partitions:
-            self.owned.pop((tp.topic, tp.partition), None)
+            self._drop((tp.topic, tp.partition))
+
+    def _drop(self, key: PartitionKey) -> None:
+        owned = self.owned.pop(key, None)
+        if owned is not None:
+            owned.hosted.close()  # and its file with it
 
     def reload(self, consumer: Consumer, session: TransactionSession) -> None:
         """Restore every owned partition and seek it to its committed offset: after a fatal
@@ -113,6 +122,7 @@ class Ownership:
                     self._codec,
                     self._mapper,
                     self._outcome_retention_ms,
+                    self._cached_aggregates,
                 )
             except TimeoutError as error:
                 log.warning("restoring %s timed out (%s); retrying", topology.commands, error)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from command_processor.aggregate_store import AggregateStore
 from command_processor.deciding import PartitionTarget
-from command_processor.hosted import HostedAggregates
 from command_processor.outcomes import OutcomeIndex
 from eventstore.aggregate import AggregateType
 
@@ -29,5 +29,5 @@ class OwnedPartition:
     and its committed idempotency outcomes."""
 
     target: PartitionTarget
-    hosted: HostedAggregates
+    hosted: AggregateStore
     outcomes: OutcomeIndex

@@ -14,31 +14,25 @@ snapshot can't land over a successor's newer one.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from confluent_kafka import TopicPartition
 
 from command_processor.outcomes import encode_outcome
 from command_processor.restore import RestoredPartition, RestoreTopics
 from command_processor.session import SessionReset, TransactionAborted, TransactionSession
-from command_processor.snapshots import SnapshotCodec
-from eventstore.aggregate import AggregateType
 
 log = logging.getLogger(__name__)
 
 Record = tuple[str, bytes, bytes]  # topic, key, value
 
 
-def restored_records(
-    aggregate: AggregateType[Any], topics: RestoreTopics, restored: RestoredPartition
-) -> list[Record]:
+def restored_records(topics: RestoreTopics, restored: RestoredPartition) -> list[Record]:
     """What the partition's topics lack of `restored`: none if it came from current snapshots."""
     records: list[Record] = []
     if restored.folded:
-        snapshots = SnapshotCodec(aggregate)
         records += [
-            (topics.state, aggregate_id.encode(), snapshots.encode(hosted))
-            for aggregate_id, hosted in restored.hosted.items()
+            (topics.state, aggregate_id.encode(), snapshot)
+            for aggregate_id, snapshot in restored.hosted.snapshots()
         ]
     records += [
         (topics.outcomes, key, encode_outcome(outcome.fingerprint, outcome.reply))
@@ -49,7 +43,6 @@ def restored_records(
 
 def reseed(
     session: TransactionSession,
-    aggregate: AggregateType[Any],
     topics: RestoreTopics,
     committed: TopicPartition,
     restored: RestoredPartition,
@@ -65,7 +58,7 @@ def reseed(
     snapshot meanwhile).
     """
     partition = committed.partition
-    records = restored_records(aggregate, topics, restored)
+    records = restored_records(topics, restored)
     if not records:
         return 0  # no transaction
     try:

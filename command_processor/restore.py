@@ -20,9 +20,10 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from command_processor.hosted import HostedAggregate, HostedAggregates
+from command_processor.aggregate_store import DEFAULT_CACHED_AGGREGATES, AggregateStore
+from command_processor.hosted import HostedAggregate
 from command_processor.outcomes import OutcomeIndex, StoredOutcome, record_key
-from command_processor.snapshots import SnapshotCodec, StaleSnapshot, legacy_outcomes
+from command_processor.snapshots import SnapshotCodec, legacy_outcomes
 from eventstore.aggregate import AggregateType
 from eventstore.codec import EventCodec
 from eventstore.envelope import Envelope
@@ -74,7 +75,7 @@ class RestoreTopics:
 class RestoredPartition:
     """A partition as restore rebuilt it, and what its topics lack of that (see `reseed.py`)."""
 
-    hosted: HostedAggregates
+    hosted: AggregateStore
     outcomes: OutcomeIndex
     folded: bool = False  # the snapshots had another state shape: fresh ones are due
     # Outcomes read from snapshots written before the outcomes topic, not yet on it.
@@ -89,17 +90,23 @@ def restore(
     codec: EventCodec,
     mapper: EventMapper,
     outcome_retention_ms: int,
+    cached_aggregates: int = DEFAULT_CACHED_AGGREGATES,
 ) -> dict[int, RestoredPartition]:
     """Every aggregate of the partitions, hosted, with the partitions' unexpired outcomes.
 
     Reads the snapshots and outcomes (one record per aggregate, one per outcome of the last
     retention); folds a partition from its events only where its newest snapshots were
     written for another shape of the state class. Outcomes don't depend on that shape.
+    Snapshots go to each partition's store as read, undecoded, so a restore holds in
+    memory only a batch of them, however many aggregates the partition ever had.
     """
     started = time.monotonic()
     now_ms = int(time.time() * 1000)
-    latest: dict[int, dict[str, tuple[bytes, int]]] = {p: {} for p in partitions}
-    indexes = {p: OutcomeIndex(outcome_retention_ms) for p in partitions}
+    snapshots = SnapshotCodec(aggregate)
+    rebuilding = {
+        p: PartitionRestore(snapshots, OutcomeIndex(outcome_retention_ms), cached_aggregates)
+        for p in partitions
+    }
     sources = [(t, p) for t in (topics.state, topics.outcomes) for p in partitions]
     for message in read_to_end(new_consumer, sources):
         partition, key, value = message.partition() or 0, message.key(), message.value()
@@ -107,15 +114,10 @@ def restore(
             continue
         written_ms = _timestamp_ms(message, now_ms)
         if message.topic() == topics.outcomes:
-            indexes[partition].load(key, value, written_ms, now_ms)
-        elif value is None:
-            latest[partition].pop(key.decode(), None)
+            rebuilding[partition].outcome(key, value, written_ms, now_ms)
         else:
-            latest[partition][key.decode()] = (value, written_ms)  # a later record replaces it
-    restored = {
-        p: _from_snapshots(aggregate, topics.events, latest[p], indexes[p], now_ms)
-        for p in partitions
-    }
+            rebuilding[partition].snapshot(key.decode(), value, written_ms)
+    restored = {p: rebuilding[p].finish(now_ms) for p in partitions}
     for partition, rebuilt in restored.items():
         if rebuilt.folded:
             log.warning(
@@ -124,9 +126,10 @@ def restore(
                 topics.state,
                 partition,
             )
-            rebuilt.hosted = fold_events(
-                aggregate, topics.events, partition, new_consumer, codec, mapper
-            )
+            folded = fold_events(aggregate, topics.events, partition, new_consumer, codec, mapper)
+            rebuilt.hosted.close()
+            rebuilt.hosted = AggregateStore(snapshots, cached_aggregates)
+            rebuilt.hosted.load(folded)
     log.info(
         "restored %d %s aggregates of partitions %s in %.2fs (%d outcomes)",
         sum(len(r.hosted) for r in restored.values()),
@@ -138,26 +141,48 @@ def restore(
     return restored
 
 
-def _from_snapshots(
-    aggregate: AggregateType[Any],
-    events_topic: str,
-    latest: dict[str, tuple[bytes, int]],
-    outcomes: OutcomeIndex,
-    now_ms: int,
-) -> RestoredPartition:
-    """The partition from each aggregate's newest snapshot; `folded` if one is stale."""
-    snapshots = SnapshotCodec(aggregate)
-    restored = RestoredPartition({}, outcomes)
-    for aggregate_id, (value, written_ms) in latest.items():
-        if b'"outcomes"' in value:  # written before outcomes had their own topic
+class PartitionRestore:
+    """One partition's records as restore reads them, in order: snapshots go to its store
+    in batches, undecoded; the newest snapshot of each aggregate that still carries outcomes
+    (written before they had their own topic) is kept aside until every outcome record is
+    read, since the outcomes topic wins over them."""
+
+    BATCH = 5_000
+
+    def __init__(
+        self,
+        snapshots: SnapshotCodec,
+        outcomes: OutcomeIndex,
+        cached_aggregates: int = DEFAULT_CACHED_AGGREGATES,
+    ) -> None:
+        self._restored = RestoredPartition(AggregateStore(snapshots, cached_aggregates), outcomes)
+        self._batch: list[tuple[str, bytes | None]] = []
+        self._legacy: dict[str, tuple[bytes, int]] = {}
+
+    def outcome(self, key: bytes, value: bytes | None, written_ms: int, now_ms: int) -> None:
+        self._restored.outcomes.load(key, value, written_ms, now_ms)
+
+    def snapshot(self, aggregate_id: str, value: bytes | None, written_ms: int) -> None:
+        self._batch.append((aggregate_id, value))  # a later record replaces it
+        if value is not None and b'"outcomes"' in value:
+            self._legacy[aggregate_id] = (value, written_ms)
+        else:
+            self._legacy.pop(aggregate_id, None)
+        if len(self._batch) >= self.BATCH:
+            self._write()
+
+    def finish(self, now_ms: int) -> RestoredPartition:
+        """The partition; `folded` if any newest snapshot has another state shape."""
+        self._write()
+        restored = self._restored
+        for aggregate_id, (value, written_ms) in self._legacy.items():
             _import_legacy(restored, aggregate_id, value, written_ms, now_ms)
-        if restored.folded:
-            continue
-        try:
-            restored.hosted[aggregate_id] = snapshots.decode(value)
-        except StaleSnapshot:
-            restored.folded = True
-    return restored
+        restored.folded = restored.hosted.any_stale()
+        return restored
+
+    def _write(self) -> None:
+        self._restored.hosted.write(self._batch)
+        self._batch.clear()
 
 
 def _import_legacy(
@@ -185,7 +210,7 @@ def fold_events(
     new_consumer: Callable[[], Consumer],
     codec: EventCodec,
     mapper: EventMapper,
-) -> HostedAggregates:
+) -> dict[str, HostedAggregate[Any]]:
     events: dict[str, list[object]] = {}
     for message in read_to_end(new_consumer, [(topic, partition)]):
         envelope = Envelope.from_headers(message.headers())

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from confluent_kafka import Consumer, Message, TopicPartition
 
 from command_processor import metrics
+from command_processor.aggregate_store import DEFAULT_CACHED_AGGREGATES
 from command_processor.batch import PartitionBatch, PartitionKey, process_batch
 from command_processor.collector import freeze_long_lived
 from command_processor.deciding import Parsed
@@ -51,13 +52,20 @@ class CommandProcessor:
         records: EventRecordFactory,
         outcome_retention_ms: int,
         batch_size: int = 2000,
+        cached_aggregates: int = DEFAULT_CACHED_AGGREGATES,
         watchdog: LoopWatchdog | None = None,
     ) -> None:
         self._consumer = consumer
         self._by_commands = {t.commands: t for t in topologies}
         self._new_session = new_session
         self._ownership = Ownership(
-            self._by_commands, new_reader, codec, mapper, records, outcome_retention_ms
+            self._by_commands,
+            new_reader,
+            codec,
+            mapper,
+            records,
+            outcome_retention_ms,
+            cached_aggregates,
         )
         self._mapper = mapper
         self._batch_size = batch_size

@@ -41,6 +41,8 @@ class SnapshotCodec:
     def __init__(self, aggregate: AggregateType[Any]) -> None:
         self._aggregate = aggregate
         self._shape = shape_fingerprint(aggregate.state_class)
+        # How every snapshot `encode` writes begins (JSON keeps the keys' order).
+        self.prefix = b'{"shape":"' + self._shape.encode() + b'"'
 
     def encode(self, hosted: HostedAggregate[Any]) -> bytes:
         snapshot = {
@@ -52,6 +54,10 @@ class SnapshotCodec:
         # could pass Kafka's record limit (producers/limits.py MAX_COMMAND_BYTES).
         text = json.dumps(snapshot, default=str, separators=(",", ":"), ensure_ascii=False)
         return text.encode()
+
+    def is_current(self, value: bytes) -> bool:
+        """Whether the snapshot was written for the current shape of the state class."""
+        return value.startswith(self.prefix) or json.loads(value).get("shape") == self._shape
 
     def decode(self, value: bytes) -> HostedAggregate[Any]:
         snapshot = json.loads(value)

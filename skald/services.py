@@ -257,6 +257,7 @@ class Services:
             self.command_mapper,
             self.event_records,
             settings.idempotency_retention_ms,
+            cached_aggregates=settings.processor_cached_aggregates,
         )
 
     @cached_property

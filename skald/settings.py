@@ -70,6 +70,12 @@ class Settings(BaseSettings):
         description="How long a command's outcome answers a retry with its Idempotency-Key "
         "(the outcomes topics' retention.ms, set when `skald setup` creates them)",
     )
+    processor_cached_aggregates: int = Field(
+        10_000,
+        ge=1,
+        description="Aggregates per owned partition the command processor keeps decoded in "
+        "memory; the others wait on local disk as their snapshots (a private SQLite file)",
+    )
     max_body_bytes: int = Field(1024 * 1024, ge=1, description="Largest accepted request body")
     projection_batch_size: int = Field(
         2000, ge=1, description="Most events a projector applies in one batch (one transaction)"

@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from command_processor.aggregate_store import AggregateStore
 from command_processor.decisions import complete, decide
 from command_processor.hosted import HostedAggregate
 from command_processor.outcomes import (
@@ -17,7 +18,7 @@ from command_processor.outcomes import (
     record_key,
 )
 from command_processor.reseed import restored_records
-from command_processor.restore import RestoredPartition, RestoreTopics, _from_snapshots
+from command_processor.restore import PartitionRestore, RestoredPartition, RestoreTopics
 from command_processor.snapshots import SnapshotCodec, legacy_outcomes
 from contexts.inventory.aggregates import STOCK
 from contexts.inventory.stock.commands import Restock
@@ -112,9 +113,16 @@ def test_outcomes_of_an_old_snapshot_are_read_whatever_the_state_shape() -> None
     assert legacy_outcomes(SnapshotCodec(STOCK).encode(HostedAggregate(STOCK.initial, 1))) == {}
 
 
+def _restored(records: list[tuple[str, bytes | None]], index: OutcomeIndex) -> RestoredPartition:
+    """A partition restored from its state topic's records, in order (each written at 1000)."""
+    rebuilding = PartitionRestore(SnapshotCodec(STOCK), index)
+    for aggregate_id, value in records:
+        rebuilding.snapshot(aggregate_id, value, 1000)
+    return rebuilding.finish(now_ms=2000)
+
+
 def test_a_stale_snapshot_forces_a_fold_but_keeps_its_outcomes_to_persist() -> None:
-    latest = {"SKU-1": (_old_snapshot("another-shape"), 1000)}
-    restored = _from_snapshots(STOCK, "events", latest, OutcomeIndex(HOUR_MS), now_ms=2000)
+    restored = _restored([("SKU-1", _old_snapshot("another-shape"))], OutcomeIndex(HOUR_MS))
     key = record_key("SKU-1", "k")
     assert restored.folded
     assert restored.outcomes.get(key, 2000) == StoredOutcome("fp", ACCEPTED)
@@ -126,13 +134,20 @@ def test_a_current_snapshot_restores_without_a_fold_and_the_topic_wins_over_old_
     key = record_key("SKU-1", "k")
     index.put(key, StoredOutcome("fp", Reply(OutcomeKind.REJECTED, detail="topic")), 900)
     current = SnapshotCodec(STOCK).encode(HostedAggregate(STOCK.initial, 7))
-    latest = {"SKU-1": (current, 1000), "SKU-2": (_old_snapshot("x"), 1000)}
-    restored = _from_snapshots(STOCK, "events", latest, index, now_ms=2000)
+    restored = _restored([("SKU-1", current), ("SKU-2", _old_snapshot("x"))], index)
     assert restored.folded  # SKU-2's newest snapshot is of another shape
-    latest = {"SKU-1": (current, 1000)}
-    restored = _from_snapshots(STOCK, "events", latest, index, now_ms=2000)
+    restored = _restored([("SKU-1", current)], index)
     assert not restored.folded and restored.hosted["SKU-1"].version == 7
     assert restored.imported == {}
+
+
+def test_only_each_aggregates_newest_snapshot_counts() -> None:
+    current = SnapshotCodec(STOCK).encode(HostedAggregate(STOCK.initial, 7))
+    records = [("SKU-1", _old_snapshot("x")), ("SKU-1", current), ("SKU-2", current)]
+    restored = _restored([*records, ("SKU-2", None)], OutcomeIndex(HOUR_MS))
+    assert not restored.folded and restored.imported == {}  # the old one was replaced
+    assert restored.hosted["SKU-1"].version == 7
+    assert restored.hosted.get("SKU-2") is None and len(restored.hosted) == 1  # a tombstone
 
 
 def test_setup_declares_outcomes_topics_with_the_configured_retention() -> None:
@@ -150,12 +165,14 @@ def test_after_a_fold_every_aggregate_gets_a_fresh_snapshot_and_old_outcomes_a_r
     topics = RestoreTopics("state", "events", "outcomes")
     key = record_key("SKU-1", "k")
     folded = RestoredPartition(
-        {"SKU-1": HostedAggregate(STOCK.initial, 3), "SKU-2": HostedAggregate(STOCK.initial, 1)},
+        _store(
+            {"SKU-1": HostedAggregate(STOCK.initial, 3), "SKU-2": HostedAggregate(STOCK.initial, 1)}
+        ),
         OutcomeIndex(HOUR_MS),
         folded=True,
         imported={key: StoredOutcome("fp", ACCEPTED)},
     )
-    records = restored_records(STOCK, topics, folded)
+    records = restored_records(topics, folded)
     snapshots = {k: SnapshotCodec(STOCK).decode(v) for t, k, v in records if t == "state"}
     assert snapshots == {
         b"SKU-1": HostedAggregate(STOCK.initial, 3),
@@ -164,5 +181,13 @@ def test_after_a_fold_every_aggregate_gets_a_fresh_snapshot_and_old_outcomes_a_r
     assert [(t, k, v) for t, k, v in records if t == "outcomes"] == [
         ("outcomes", key, encode_outcome("fp", ACCEPTED))
     ]
-    current = RestoredPartition({"SKU-1": HostedAggregate(STOCK.initial, 3)}, OutcomeIndex(HOUR_MS))
-    assert restored_records(STOCK, topics, current) == []  # restored from current snapshots
+    current = RestoredPartition(
+        _store({"SKU-1": HostedAggregate(STOCK.initial, 3)}), OutcomeIndex(HOUR_MS)
+    )
+    assert restored_records(topics, current) == []  # restored from current snapshots
+
+
+def _store(hosted: dict[str, HostedAggregate[Any]]) -> AggregateStore:
+    store = AggregateStore(SnapshotCodec(STOCK))
+    store.load(hosted)
+    return store

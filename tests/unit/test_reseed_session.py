@@ -8,11 +8,13 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 
+from command_processor.aggregate_store import AggregateStore
 from command_processor.hosted import HostedAggregate
 from command_processor.outcomes import OutcomeIndex
 from command_processor.reseed import reseed
 from command_processor.restore import RestoredPartition, RestoreTopics
 from command_processor.session import TransactionSession
+from command_processor.snapshots import SnapshotCodec
 from contexts.inventory.aggregates import STOCK
 from tests.unit.test_transaction_session import Producer, _error
 
@@ -48,7 +50,8 @@ def _session(failures: dict[str, list[Any]]) -> tuple[TransactionSession, Record
 
 
 def _folded() -> RestoredPartition:
-    hosted = {"SKU-1": HostedAggregate(STOCK.initial, 3)}
+    hosted = AggregateStore(SnapshotCodec(STOCK))
+    hosted.load({"SKU-1": HostedAggregate(STOCK.initial, 3)})
     return RestoredPartition(hosted, OutcomeIndex(3_600_000), folded=True)
 
 
@@ -56,7 +59,7 @@ def test_a_folded_partition_is_reseeded_in_one_fenced_transaction_that_moves_no_
     session, producer = _session({})
     restored = _folded()
     committed = TopicPartition("commands", 2, 41)
-    assert reseed(session, STOCK, TOPICS, committed, restored, object()) == 1
+    assert reseed(session, TOPICS, committed, restored, object()) == 1
     assert producer.calls == ["init", "begin", "produce", "send_offsets", "commit"]
     assert producer.records == [("state", b"SKU-1", 2)]
     assert [(tp.topic, tp.partition, tp.offset) for tp in producer.offsets] == [("commands", 2, 41)]
@@ -65,13 +68,13 @@ def test_a_folded_partition_is_reseeded_in_one_fenced_transaction_that_moves_no_
 
 def test_a_partition_without_a_committed_offset_sends_none() -> None:
     session, producer = _session({})
-    reseed(session, STOCK, TOPICS, TopicPartition("commands", 0, OFFSET_BEGINNING), _folded(), 0)
+    reseed(session, TOPICS, TopicPartition("commands", 0, OFFSET_BEGINNING), _folded(), 0)
     assert producer.calls == ["init", "begin", "produce", "commit"]
 
 
 def test_a_failed_reseed_is_aborted_and_left_for_the_next_restore() -> None:
     session, producer = _session({"commit": [_error(abortable=True)]})
     restored = _folded()
-    assert reseed(session, STOCK, TOPICS, TopicPartition("commands", 0, 5), restored, 0) == 0
+    assert reseed(session, TOPICS, TopicPartition("commands", 0, 5), restored, 0) == 0
     assert producer.calls[-2:] == ["commit", "abort"]
     assert restored.folded and not session.in_transaction
