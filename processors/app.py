@@ -13,6 +13,7 @@ from faust.auth import Credentials
 
 from eventstore.topics import TopicSpec
 from processors.faust_kafka import use_read_committed
+from processors.owned_table import OwnedKeysTable
 
 APP_NAME = "skald.worker"  # the consumer group and changelog prefix, before the namespace
 
@@ -50,9 +51,10 @@ def build_app(
         # stream acked their events anyway, and the commit passed a state never made durable.
         topic_partitions=partitions,  # tables co-partitioned with the events
         topic_replication_factor=replication,
-        # No standby copies. A table's items() may still hold keys this worker wrote on a
-        # partition since revoked: faust's memory store drops only keys it restored.
-        table_standby_replicas=0,
+        table_standby_replicas=0,  # no standby copies
+        # Forgets a revoked partition's keys, written ones too (faust's memory store drops
+        # only keys it restored): see processors/owned_table.py.
+        Table=OwnedKeysTable,
         consumer_auto_offset_reset="earliest",  # a new group starts at the first event
         producer_acks=-1,  # a table's state is durable before the commands it caused leave
         # A saga batch sends to several command topics and the changelog: 5 ms lets those

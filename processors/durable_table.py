@@ -15,8 +15,10 @@ from typing import Any
 import faust
 from faust.types import FutureMessage
 
+from processors.owned_table import OwnedKeysTable
 
-class DurableTable(faust.Table):
+
+class DurableTable(OwnedKeysTable):
     """A `faust.Table` with `durable()`; add it with `app.tables.add(DurableTable(...))`."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
