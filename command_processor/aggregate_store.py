@@ -7,21 +7,19 @@ hosted decoded in memory, about 400 bytes each: 3.5 GB a day at 100 orders/s. A 
 aggregate can't simply be forgotten, since a later command for it (a second `PlaceOrder`
 with its id) must still be refused; here it waits on disk.
 
-The database is SQLite's private temporary kind (an empty file name): deleted when closed,
-and unlinked from the start, so a killed process leaves nothing behind. It is a cache of the
-state topic, never the source of truth: restore fills it from the topic, and a committed
-transaction writes its snapshots to both. So it needs no journal and no fsync.
+The database is private and temporary (`local_disk.py`): a cache of the state topic, never
+the source of truth. Restore fills it from the topic, and a committed transaction writes its
+snapshots to both.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from typing import Any
 
 from command_processor.hosted import HostedAggregate
+from command_processor.local_disk import private_database, transaction
 from command_processor.snapshots import SnapshotCodec
 
 # Decoded aggregates kept in memory per partition: a hot SKU or account never touches disk.
@@ -37,10 +35,7 @@ class AggregateStore:
         self._snapshots = snapshots
         self._cached = cached
         self._recent: OrderedDict[str, HostedAggregate[Any]] = OrderedDict()
-        self._db = sqlite3.connect("", isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=OFF")
-        self._db.execute("PRAGMA synchronous=OFF")
-        self._db.execute(
+        self._db = private_database(
             "CREATE TABLE snapshot (id TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID"
         )
 
@@ -80,7 +75,7 @@ class AggregateStore:
 
     def write(self, snapshots: Iterable[tuple[str, bytes | None]]) -> None:
         """Snapshots as read from the state topic, in order (None: a tombstone)."""
-        with self._transaction():
+        with transaction(self._db):
             for aggregate_id, value in snapshots:
                 self._recent.pop(aggregate_id, None)
                 if value is None:
@@ -120,10 +115,3 @@ class AggregateStore:
         self._recent.move_to_end(aggregate_id)
         if len(self._recent) > self._cached:
             self._recent.popitem(last=False)
-
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        # One SQLite transaction per batch of writes, not one per row.
-        self._db.execute("BEGIN")
-        with self._db:  # commits, or rolls back on an exception
-            yield

@@ -97,7 +97,8 @@ class Ownership:
     def _drop(self, key: PartitionKey) -> None:
         owned = self.owned.pop(key, None)
         if owned is not None:
-            owned.hosted.close()  # and its file with it
+            owned.hosted.close()  # and their files with them
+            owned.outcomes.close()
 
     def reload(self, consumer: Consumer, session: TransactionSession) -> None:
         """Restore every owned partition and seek it to its committed offset: after a fatal

@@ -142,10 +142,10 @@ def restore(
 
 
 class PartitionRestore:
-    """One partition's records as restore reads them, in order: snapshots go to its store
-    in batches, undecoded; the newest snapshot of each aggregate that still carries outcomes
-    (written before they had their own topic) is kept aside until every outcome record is
-    read, since the outcomes topic wins over them."""
+    """One partition's records as restore reads them, in order: snapshots and outcomes go to
+    local disk in batches, undecoded; the newest snapshot of each aggregate that still
+    carries outcomes (written before they had their own topic) is kept aside until every
+    outcome record is read, since the outcomes topic wins over them."""
 
     BATCH = 5_000
 
@@ -157,10 +157,13 @@ class PartitionRestore:
     ) -> None:
         self._restored = RestoredPartition(AggregateStore(snapshots, cached_aggregates), outcomes)
         self._batch: list[tuple[str, bytes | None]] = []
+        self._outcomes: list[tuple[bytes, bytes | None, int]] = []
         self._legacy: dict[str, tuple[bytes, int]] = {}
 
     def outcome(self, key: bytes, value: bytes | None, written_ms: int, now_ms: int) -> None:
-        self._restored.outcomes.load(key, value, written_ms, now_ms)
+        self._outcomes.append((key, value, written_ms))
+        if len(self._outcomes) >= self.BATCH:
+            self._write_outcomes(now_ms)
 
     def snapshot(self, aggregate_id: str, value: bytes | None, written_ms: int) -> None:
         self._batch.append((aggregate_id, value))  # a later record replaces it
@@ -174,6 +177,7 @@ class PartitionRestore:
     def finish(self, now_ms: int) -> RestoredPartition:
         """The partition; `folded` if any newest snapshot has another state shape."""
         self._write()
+        self._write_outcomes(now_ms)  # every one before the legacy outcomes: the topic wins
         restored = self._restored
         for aggregate_id, (value, written_ms) in self._legacy.items():
             _import_legacy(restored, aggregate_id, value, written_ms, now_ms)
@@ -183,6 +187,10 @@ class PartitionRestore:
     def _write(self) -> None:
         self._restored.hosted.write(self._batch)
         self._batch.clear()
+
+    def _write_outcomes(self, now_ms: int) -> None:
+        self._restored.outcomes.load_all(self._outcomes, now_ms)
+        self._outcomes.clear()
 
 
 def _import_legacy(
