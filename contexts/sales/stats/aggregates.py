@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 
 def hour_of(moment: datetime) -> str:
     """The tumbling hour a moment falls in, as an ISO timestamp (UTC)."""
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0).isoformat()
+
+
+def closed(hour: str, now: datetime, grace: timedelta) -> bool:
+    """Whether an hour's window is closed: the hour ended more than `grace` ago.
+
+    A closed hour's bucket leaves the table (its last published value stays), so the table
+    holds the open hours of each SKU, not every hour that ever sold; a sale that arrives for
+    a closed hour is late, and dropped: counted into a new, empty bucket it would publish a
+    partial total over the hour's real one."""
+    return datetime.fromisoformat(hour) + timedelta(hours=1) + grace <= now
+
+
+def bucket_key(sku: str, hour: str) -> bytes:
+    """A bucket's table key."""
+    return f"{sku}|{hour}".encode()
+
+
+def sku_and_hour(key: bytes) -> tuple[str, str]:
+    """A bucket's SKU and hour from its table key (a SKU may hold `|` too)."""
+    sku, hour = key.decode().rsplit("|", 1)
+    return sku, hour
 
 
 def add_sale(bucket: dict[str, Any] | None, sale: dict[str, Any]) -> dict[str, Any] | None:

@@ -4,13 +4,19 @@ Each table changes only in its own agent, co-partitioned with its source (orders
 re-keyed sales by SKU), and every change publishes the key's full current value. An order's
 lines live in `sales_stats_order_lines` only while the order is open: they are deleted (a
 changelog tombstone) once the order is counted at `OrderConfirmed` or when it is
-`OrderCancelled`, so the table holds open orders, not every order ever placed.
+`OrderCancelled`, so the table holds open orders, not every order ever placed. An hour's
+bucket leaves `sales_stats_sku_hourly` once its window closes (`SKALD_STATS_GRACE_HOURS`
+after the hour ends): a timer sends a close for it through the bucket's own partition of
+`sales.stats.sku-sales`, where the agent that owns the bucket deletes it. So that table
+holds the open hours of each SKU, not every hour that ever sold.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -18,12 +24,15 @@ import faust
 
 from contexts.sales.order.events import OrderCancelled, OrderConfirmed, OrderPlaced
 from contexts.sales.stats import aggregates as agg
+from contexts.sales.stats import metrics
+from contexts.sales.stats.settings import StatsSettings
 from contexts.sales.stats.topics import HOURLY_TABLE, ORDER_LINES_TABLE, SKU_HOURLY, SKU_SALES
 from contexts.sales.topics import ORDER_EVENTS
 from processors.batches import batches
 from skald.context import Worker
 from skald.runtime import Runtime
 
+log = logging.getLogger("skald.stats")
 _RAW: dict[str, Any] = {
     "key_type": bytes,
     "value_type": bytes,
@@ -75,6 +84,8 @@ def closes_order(kind: bytes | None) -> bool:
 
 def wire(app: faust.App, runtime: Runtime) -> None:
     """Add the stats topics, tables and agents to `app`."""
+    settings = StatsSettings()
+    grace = timedelta(hours=settings.grace_hours)
     topic = runtime.topic
     order_events = app.topic(topic(ORDER_EVENTS), **_RAW)
     sku_sales = app.topic(topic(SKU_SALES.name), **_RAW)
@@ -129,12 +140,41 @@ def wire(app: faust.App, runtime: Runtime) -> None:
     async def hourly_sales(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             sale = json.loads(event.value)
-            key = f"{sale['sku']}|{sale['hour']}".encode()
+            if "close" in sale:  # the timer's: table writes go to the event's partition
+                closing = sale["close"].encode()
+                if hourly.get(closing) is not None:
+                    del hourly[closing]  # a tombstone: compaction removes it
+                    metrics.CLOSED_BUCKETS.inc()
+                continue
+            if agg.closed(sale["hour"], datetime.now(UTC), grace):
+                log.warning(
+                    "a sale of %s for the closed hour %s: dropped", sale["sku"], sale["hour"]
+                )
+                metrics.LATE_SALES.inc()
+                continue
+            key = agg.bucket_key(sale["sku"], sale["hour"])
             bucket = agg.add_sale(hourly.get(key), sale)
             if bucket is not None:
                 hourly[key] = bucket
                 value = json.dumps(agg.public_bucket(bucket)).encode()
                 await hourly_out.send(key=key, value=value)
+
+    @app.timer(settings.close_every_seconds, name="sales_stats_close_hours")
+    async def close_hours() -> None:
+        """A close for each bucket of this worker whose window has closed, on the bucket's
+        partition (keyed by SKU like its sales). Repeated until the agent has deleted it."""
+        recovered = app.tables.recovery.completed.is_set()  # type: ignore[attr-defined]
+        if app.rebalancing or app.in_recovery or not recovered:
+            return  # the table is being restored
+        now = datetime.now(UTC)
+        closed: dict[str, bool] = {}  # per hour, not per key: a look walks every bucket
+        for key in list(hourly.keys()):
+            sku, hour = agg.sku_and_hour(key)
+            if hour not in closed:
+                closed[hour] = agg.closed(hour, now, grace)
+            if closed[hour]:
+                close = json.dumps({"close": key.decode()}).encode()
+                await sku_sales.send(key=sku.encode(), value=close)
 
 
 stats_worker = Worker("sales.stats", wire)

@@ -6,7 +6,14 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 
 from contexts.sales.order.events import OrderCancelled, OrderConfirmed, OrderPlaced, OrderShipped
-from contexts.sales.stats.aggregates import add_sale, hour_of, public_bucket
+from contexts.sales.stats.aggregates import (
+    add_sale,
+    bucket_key,
+    closed,
+    hour_of,
+    public_bucket,
+    sku_and_hour,
+)
 from contexts.sales.stats.worker import closes_order, order_lines, sales_of
 
 
@@ -83,3 +90,18 @@ def test_an_orders_lines_are_dropped_once_counted_or_cancelled() -> None:
     assert not closes_order(OrderPlaced.EVENT_TYPE.encode())
     assert not closes_order(OrderShipped.EVENT_TYPE.encode())
     assert not closes_order(None)
+
+
+def test_an_hours_window_closes_its_grace_after_the_hour_ends() -> None:
+    hour, grace = "2026-03-01T08:00:00+00:00", timedelta(hours=48)
+    ends = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    assert not closed(hour, ends + grace - timedelta(seconds=1), grace)
+    assert closed(hour, ends + grace, grace)
+    assert not closed(hour_of(ends), ends, timedelta(0))  # the current hour is open
+
+
+def test_a_bucket_key_gives_back_its_sku_and_hour() -> None:
+    assert sku_and_hour(bucket_key("A|B", "2026-03-01T08:00:00+00:00")) == (
+        "A|B",
+        "2026-03-01T08:00:00+00:00",
+    )

@@ -1,0 +1,14 @@
+"""Prometheus metrics of the sales stats worker."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter
+
+LATE_SALES = Counter(
+    "skald_stats_late_sales_total",
+    "Sales dropped because their hour's window had closed (SKALD_STATS_GRACE_HOURS)",
+)
+CLOSED_BUCKETS = Counter(
+    "skald_stats_closed_buckets_total",
+    "Hourly buckets that left the stats worker's table once their window closed",
+)
