@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from processors.faust_kafka import WAIT_EMPTY_SECONDS
 from skald.services import Services
 from tests.integration.commands.harness import ProcessFactory, SkaldProcess
@@ -43,15 +41,10 @@ def test_kill_9_in_the_middle_of_200_sagas(
     assert_sound(services, crowd, states, restocked)
 
 
-# Not strict while the fix is unconfirmed: in 2 of 4 CI runs one OrderPlaced of a partition the
-# leaving worker owned was committed but never applied (its saga waited with a card). The likely
-# cause, a fetch abandoned in the consumer's thread at a rebalance, is fixed in faust_kafka.py;
-# this test never failed outside the full suite, so CI runs will tell. Make it gate again once
-# they report XPASS.
-@pytest.mark.xfail(
-    strict=False,
-    reason="an at-least-once loss seen in 2 of 4 CI runs; the likely cause is fixed, unconfirmed",
-)
+# Gates again: in 2 of 4 CI runs one OrderPlaced of a partition the leaving worker owned was
+# committed but never applied (its saga waited with a card). The cause, a fetch abandoned in
+# the consumer's thread at a rebalance, is fixed in faust_kafka.py; five CI runs since, all
+# passed.
 def test_two_workers_with_a_rebalance_during_the_run(
     services: Services, api: SkaldProcess, processor: SkaldProcess, spawn: ProcessFactory
 ) -> None:
