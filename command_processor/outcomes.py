@@ -144,6 +144,7 @@ class PendingOutcomes:
         self._index = index
         self._now_ms = now_ms
         self._new: dict[bytes, StoredOutcome] = {}
+        self._encoded: list[tuple[bytes, bytes]] | None = None  # `records()`, once encoded
 
     def get(self, aggregate_id: str, key: str) -> StoredOutcome | None:
         record = record_key(aggregate_id, key)
@@ -153,13 +154,17 @@ class PendingOutcomes:
         # Remembered at decision time, so a duplicate later in the same batch replays it;
         # the accepted reply is remembered again once its events have positions.
         self._new[record_key(aggregate_id, key)] = StoredOutcome(fingerprint, reply)
+        self._encoded = None
 
     def records(self) -> list[tuple[bytes, bytes]]:
-        """The outcome records this transaction writes: (key, value)."""
-        return [
-            (key, encode_outcome(outcome.fingerprint, outcome.reply))
-            for key, outcome in self._new.items()
-        ]
+        """The outcome records this transaction writes: (key, value). Encoded once: the
+        transaction writes them and the index keeps the same bytes on commit."""
+        if self._encoded is None:
+            self._encoded = [
+                (key, encode_outcome(outcome.fingerprint, outcome.reply))
+                for key, outcome in self._new.items()
+            ]
+        return self._encoded
 
     def commit(self) -> None:
         """The transaction committed: its outcomes are now the partition's."""
