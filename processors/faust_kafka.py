@@ -11,7 +11,7 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import Mapping, Set
+from collections.abc import Iterator, Mapping, Set
 from functools import cached_property, partial
 from typing import Any
 
@@ -95,6 +95,36 @@ class ReadCommittedConsumer(driver.Consumer):
             log.info("booked %d records of a fetch abandoned in the consumer's thread", taken)
             self._book(kept, since)
 
+    async def on_partitions_assigned(self, assigned: Set[Any], generation_id: int = 0) -> None:
+        # After the table recovery, Faust seeks every stream partition to its committed offset.
+        self._seek_pending = True
+        self._held_back.clear()
+        await super().on_partitions_assigned(assigned, generation_id)
+
+    @cached_property
+    def _held_back(self) -> set[Any]:
+        return set()
+
+    def resume_partitions(self, tps: Any) -> None:
+        """Faust resumes the stream partitions a rebalance assigned *before* it seeks them to
+        their committed offsets. A fetch in between hands over records from wherever the client
+        stood; the seek replays them, and Faust drops those it had not yet handled (its read
+        offsets, its queues cleared as the flow resumes): holes, read again only after the hole
+        watch's patience. Until that seek, stream partitions stay paused here."""
+        resumed = set(tps)
+        if self.__dict__.get("_seek_pending"):
+            streams = {tp for tp in resumed if not self._is_changelog_tp(tp)}
+            self._held_back.update(streams)
+            resumed -= streams
+        super().resume_partitions(resumed)
+
+    async def perform_seek(self) -> None:
+        await super().perform_seek()
+        self._seek_pending = False
+        held = self._held_back & set(self.assignment())
+        self._held_back.clear()
+        super().resume_partitions(held)
+
     async def seek_to_committed(self) -> Mapping[Any, int]:
         with self._fetch_gaps.positioning(None):
             committed = await super().seek_to_committed()
@@ -119,6 +149,19 @@ class ReadCommittedConsumer(driver.Consumer):
     @cached_property
     def _bases(self) -> CommitBases:
         return CommitBases()
+
+    def _filter_tps_with_pending_acks(self, topics: Any = None) -> Iterator[Any]:
+        """The partitions a commit looks at. Faust's are those that have had acknowledgements;
+        one whose every fetched record was dropped has none, and its hole would never be seen
+        (seen in CI: a successor dropped its first fetch of a partition, 13 cards with it).
+        Here also every assigned partition of an acknowledged topic something was fetched from."""
+        pending = set(super()._filter_tps_with_pending_acks(topics))
+        acks_enabled_for = self.app.topics.acks_enabled_for
+        for tp in self.assignment():
+            chosen = topics is None or tp in topics or tp.topic in topics
+            if chosen and self._fetch_gaps.last(tp) is not None and acks_enabled_for(tp.topic):
+                pending.add(tp)
+        return iter(pending)
 
     def _new_offset(self, tp: Any) -> int | None:
         acked = self._acked[tp]
@@ -148,7 +191,19 @@ class ReadCommittedConsumer(driver.Consumer):
         return position
 
     def _holds(self, tp: Any, offset: int) -> bool:
-        """Whether a stream still holds the record at `offset` (it will be acknowledged)."""
+        """Whether a stream still holds the record at `offset` (it will be acknowledged).
+
+        Faust's in-flight records are a weak set, and a record dropped on its way to a stream
+        can stay in it until the cycle collector frees it (a cancelled delivery's frames):
+        found there, it is asked again after a collection. Without that, a dropped record
+        could look held for minutes, its hole never read again, its saga stuck (seen in CI).
+        Rare: only for a hole that stayed its patience."""
+        if not self._in_flight(tp, offset):
+            return False
+        gc.collect()
+        return self._in_flight(tp, offset)
+
+    def _in_flight(self, tp: Any, offset: int) -> bool:
         return any(m.tp == tp and m.offset == offset for m in list(self._unacked_messages))
 
     async def commit(self, *args: Any, **kwargs: Any) -> bool:

@@ -22,6 +22,17 @@ def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
         consumer.close()
 
 
+def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:
+    """The offsets `group` committed for each partition of `topic` (-1001: none)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        found = consumer.committed([TopicPartition(topic, p) for p in partitions], timeout=10)
+        return {tp.partition: tp.offset for tp in found}
+    finally:
+        consumer.close()
+
+
 def read_all(
     bootstrap: str, topic: str, timeout: float = 10.0, settled: float = 0.0
 ) -> list[Message]:

@@ -11,10 +11,13 @@ from typing import Any
 
 import httpx
 
+from contexts.sales.aggregates import ORDER
 from contexts.sales.fulfillment.topics import CHANGELOG
+from processors.app import APP_NAME
+from producers.messages import COMMAND_TYPE
 from skald.services import Services
 from tests.integration.commands.harness import SkaldProcess, read_events
-from tests.integration.kafka_probe import read_all
+from tests.integration.kafka_probe import committed_offsets, read_all
 
 FINAL = {"done", "cancelled"}
 
@@ -66,12 +69,35 @@ def wait_final(
                 f"{w.name}: {line}" for w in workers for line in w.log().splitlines()
                 if any(o in line for o in stuck) or any(w in line for w in _COMMIT_WARNINGS)
             ]  # fmt: skip
-            raise AssertionError(f"{len(stuck)} sagas not final: {stuck}\n" + "\n".join(said))
+            where = _whereabouts(services, set(stuck))
+            raise AssertionError(
+                f"{len(stuck)} sagas not final: {stuck}\n" + "\n".join([*where, *said])
+            )
         time.sleep(1)
 
 
 # What the worker's consumer logs when records it fetched were not handled (faust_kafka.py).
 _COMMIT_WARNINGS = ("gave up waiting", "never reached a stream")
+
+
+def _whereabouts(services: Services, order_ids: set[str]) -> list[str]:
+    """Where the stuck sagas' order commands and events sit in their topics, and how far the
+    workers' group committed there: a record below the commit was passed, never handled."""
+    bootstrap = services.settings.kafka_bootstrap
+    group = services.settings.group(APP_NAME)
+    lines = []
+    for name in (ORDER.commands_topic, ORDER.events_topic):
+        topic = services.topic(name)
+        committed = committed_offsets(bootstrap, group, topic)
+        lines.append(f"{topic}: the workers committed {committed}")
+        for message in read_all(bootstrap, topic):
+            if (message.key() or b"").decode() in order_ids:
+                headers = dict(message.headers() or ())
+                kind = headers.get(COMMAND_TYPE) or headers.get("ce_type", b"")
+                lines.append(
+                    f"  {message.key()!r} {kind!r} at [{message.partition()}]@{message.offset()}"
+                )
+    return lines
 
 
 def _settled(state: dict[str, Any] | None) -> bool:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections import defaultdict
 from pathlib import Path
 from types import SimpleNamespace
+from weakref import WeakSet
 
+import pytest
+from faust.transport.drivers import aiokafka as driver
 from faust.types import TP
 from intervaltree import IntervalTree
 
@@ -124,3 +128,81 @@ def test_nothing_fetched_past_the_commit_is_no_hole() -> None:
     consumer._holes._patience = 0.0
     assert consumer._new_offset(TP_) is None
     assert "_skald_rereads" not in consumer.__dict__
+
+
+def test_a_dropped_record_that_only_garbage_holds_is_read_again() -> None:
+    """Faust's in-flight set is weak; a dropped record caught in a reference cycle stays in it
+    until the cycle collector runs. It must not pass for one a stream still holds."""
+    consumer = _consumer(13, [14, 15], [], fetched=[13, 14, 15])
+    consumer._holes._patience = 0.0
+    consumer._holes.check(TP_, 13, 0.0)
+    in_flight: WeakSet[object] = WeakSet()
+    gc.disable()  # the collector must not run on its own before the consumer asks
+    try:
+        dropped = _Record(TP_, 13)
+        dropped.cycle = dropped
+        in_flight.add(dropped)
+        del dropped
+        assert len(in_flight) == 1  # garbage, not yet collected
+        consumer._unacked_messages = in_flight  # type: ignore[assignment]
+        assert consumer._new_offset(TP_) is None
+    finally:
+        gc.enable()
+    assert consumer.__dict__["_skald_rereads"] == {TP_: 13}
+
+
+def test_a_record_a_stream_holds_is_not_read_again() -> None:
+    consumer = _consumer(13, [14, 15], [13], fetched=[13, 14, 15])
+    consumer._holes._patience = 0.0
+    consumer._holes.check(TP_, 13, 0.0)
+    assert consumer._new_offset(TP_) is None
+    assert "_skald_rereads" not in consumer.__dict__
+
+
+class _Record:
+    def __init__(self, tp: TP, offset: int) -> None:
+        self.tp, self.offset = tp, offset
+        self.cycle: object = None
+
+
+def test_stream_partitions_stay_paused_until_their_seek(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Faust resumes a rebalance's stream partitions just before it seeks them: a fetch in
+    between would read from wherever the client stood. Changelogs are read meanwhile."""
+    stream, changelog = TP("sales.order.events", 0), TP("skald.worker-sagas-changelog", 0)
+    consumer = object.__new__(ReadCommittedConsumer)
+    tables = SimpleNamespace(changelog_topics={changelog.topic})
+    consumer.app = SimpleNamespace(tables=tables)  # type: ignore[assignment]
+    consumer._active_partitions = set()
+    consumer._paused_partitions = {stream, changelog}
+    monkeypatch.setattr(consumer, "assignment", lambda: {stream, changelog})
+    active_at_seek: list[set[TP]] = []
+
+    async def seek(self: ReadCommittedConsumer) -> None:
+        active_at_seek.append(set(self._active_partitions or ()))
+
+    monkeypatch.setattr(driver.Consumer, "perform_seek", seek)
+    consumer._seek_pending = True  # as a rebalance's assignment leaves it
+    consumer.resume_partitions({stream, changelog})
+    assert consumer._active_partitions == {changelog}
+    asyncio.run(consumer.perform_seek())
+    assert active_at_seek == [{changelog}]
+    assert consumer._active_partitions == {stream, changelog}
+    consumer.pause_partitions({stream})
+    consumer.resume_partitions({stream})  # once sought, nothing is held back
+    assert consumer._active_partitions == {stream, changelog}
+
+
+def test_a_partition_whose_every_record_was_dropped_is_still_looked_at() -> None:
+    """Nothing of it was ever acknowledged, so Faust would never ask where its commit stops."""
+    consumer = _consumer(13, [], [], fetched=[13, 14])
+    consumer._acked = defaultdict(list)  # no acknowledgement at all: not even the key
+    changelog = TP("skald.worker-sagas-changelog", 0)
+    consumer._fetch_gaps.fetched(changelog, 0)
+    topics = SimpleNamespace(acks_enabled_for=lambda topic: topic != changelog.topic)
+    consumer.app = SimpleNamespace(topics=topics)  # type: ignore[assignment]
+    consumer.assignment = lambda: {TP_, changelog}  # type: ignore[method-assign]
+    assert set(consumer._filter_tps_with_pending_acks()) == {TP_}  # changelogs are not acked
+    consumer._holes._patience = 0.0
+    consumer._holes.check(TP_, 13, 0.0)
+    assert consumer._new_offset(TP_) is None
+    assert consumer.__dict__["_skald_rereads"] == {TP_: 13}
