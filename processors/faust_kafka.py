@@ -95,36 +95,6 @@ class ReadCommittedConsumer(driver.Consumer):
             log.info("booked %d records of a fetch abandoned in the consumer's thread", taken)
             self._book(kept, since)
 
-    async def on_partitions_assigned(self, assigned: Set[Any], generation_id: int = 0) -> None:
-        # After the table recovery, Faust seeks every stream partition to its committed offset.
-        self._seek_pending = True
-        self._held_back.clear()
-        await super().on_partitions_assigned(assigned, generation_id)
-
-    @cached_property
-    def _held_back(self) -> set[Any]:
-        return set()
-
-    def resume_partitions(self, tps: Any) -> None:
-        """Faust resumes the stream partitions a rebalance assigned *before* it seeks them to
-        their committed offsets. A fetch in between hands over records from wherever the client
-        stood; the seek replays them, and Faust drops those it had not yet handled (its read
-        offsets, its queues cleared as the flow resumes): holes, read again only after the hole
-        watch's patience. Until that seek, stream partitions stay paused here."""
-        resumed = set(tps)
-        if self.__dict__.get("_seek_pending"):
-            streams = {tp for tp in resumed if not self._is_changelog_tp(tp)}
-            self._held_back.update(streams)
-            resumed -= streams
-        super().resume_partitions(resumed)
-
-    async def perform_seek(self) -> None:
-        await super().perform_seek()
-        self._seek_pending = False
-        held = self._held_back & set(self.assignment())
-        self._held_back.clear()
-        super().resume_partitions(held)
-
     async def seek_to_committed(self) -> Mapping[Any, int]:
         with self._fetch_gaps.positioning(None):
             committed = await super().seek_to_committed()

@@ -9,8 +9,6 @@ from pathlib import Path
 from types import SimpleNamespace
 from weakref import WeakSet
 
-import pytest
-from faust.transport.drivers import aiokafka as driver
 from faust.types import TP
 from intervaltree import IntervalTree
 
@@ -163,33 +161,6 @@ class _Record:
     def __init__(self, tp: TP, offset: int) -> None:
         self.tp, self.offset = tp, offset
         self.cycle: object = None
-
-
-def test_stream_partitions_stay_paused_until_their_seek(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Faust resumes a rebalance's stream partitions just before it seeks them: a fetch in
-    between would read from wherever the client stood. Changelogs are read meanwhile."""
-    stream, changelog = TP("sales.order.events", 0), TP("skald.worker-sagas-changelog", 0)
-    consumer = object.__new__(ReadCommittedConsumer)
-    tables = SimpleNamespace(changelog_topics={changelog.topic})
-    consumer.app = SimpleNamespace(tables=tables)  # type: ignore[assignment]
-    consumer._active_partitions = set()
-    consumer._paused_partitions = {stream, changelog}
-    monkeypatch.setattr(consumer, "assignment", lambda: {stream, changelog})
-    active_at_seek: list[set[TP]] = []
-
-    async def seek(self: ReadCommittedConsumer) -> None:
-        active_at_seek.append(set(self._active_partitions or ()))
-
-    monkeypatch.setattr(driver.Consumer, "perform_seek", seek)
-    consumer._seek_pending = True  # as a rebalance's assignment leaves it
-    consumer.resume_partitions({stream, changelog})
-    assert consumer._active_partitions == {changelog}
-    asyncio.run(consumer.perform_seek())
-    assert active_at_seek == [{changelog}]
-    assert consumer._active_partitions == {stream, changelog}
-    consumer.pause_partitions({stream})
-    consumer.resume_partitions({stream})  # once sought, nothing is held back
-    assert consumer._active_partitions == {stream, changelog}
 
 
 def test_a_partition_whose_every_record_was_dropped_is_still_looked_at() -> None:
