@@ -14,8 +14,11 @@ import time
 from collections.abc import Iterator, Mapping, Set
 from functools import cached_property, partial
 from typing import Any
+from weakref import WeakSet
 
 from faust.transport.drivers import aiokafka as driver
+from faust.types.tuples import ConsumerMessage, ack_lock
+from mode.utils.futures import notify
 
 from processors.offsets import CommitBases, FetchGaps, HoleWatch, reachable
 
@@ -40,6 +43,21 @@ class _ReadCommittedThread(driver.AIOKafkaConsumerThread):
         # 1.5 s wait), so the wait only decides how often an idle worker asks: rarely.
         consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
         return consumer
+
+
+class _Delivery(ConsumerMessage):
+    """A fetched record on its way to the streams. Every stream that lets go of it acks it,
+    and so does one that *skipped* it: Faust's streams skip, and acknowledge, what they take
+    from their queue while the flow is stopped (a rebalance or a stop) or that was fetched
+    in an earlier generation. Such an ack says nothing about handling: remembered here, the
+    final ack does not count it (`ReadCommittedConsumer.ack`)."""
+
+    __slots__ = ()
+
+    def ack(self, consumer: Any, n: int = 1) -> bool:
+        if not consumer.acks_count_for(self):
+            consumer.unhandled.add(self)
+        return bool(super().ack(consumer, n))
 
 
 class ReadCommittedConsumer(driver.Consumer):
@@ -112,6 +130,45 @@ class ReadCommittedConsumer(driver.Consumer):
         self._fetch_gaps.forget(revoked)
         await super().on_partitions_revoked(revoked)
 
+    def _to_message(self, tp: Any, record: Any) -> ConsumerMessage:
+        message = super()._to_message(tp, record)
+        message.__class__ = _Delivery  # the same slots: only `ack` differs
+        return message
+
+    @cached_property
+    def unhandled(self) -> WeakSet[ConsumerMessage]:
+        """Records some stream acknowledged without handling them (`_Delivery`)."""
+        return WeakSet()
+
+    def acks_count_for(self, message: ConsumerMessage) -> bool:
+        """Whether a stream's ack of `message` now means it was handled: not while the flow is
+        stopped, nor for a record of an earlier generation (a stream skips those unseen)."""
+        app = self.app
+        return app.flow_control.is_active() and message.generation_id == (
+            app.consumer_generation_id
+        )
+
+    def ack(self, message: Any) -> bool:
+        """Faust's, except that an ack which may be a stream's skip only lets go of the record:
+        it stops being in flight but does not count as handled, so the commit stops before it
+        and whoever owns its partition reads it again (duplicates are harmless, steps are
+        idempotent). Counted, such skips let commits pass records no saga had seen: lost
+        sagas around rebalances, and at a graceful stop."""
+        if message in self.unhandled or not self.acks_count_for(message):
+            with ack_lock:
+                if not message.acked:
+                    message.acked = True
+                    self._unacked_messages.discard(message)
+                    self._uncounted[message.tp] = self._uncounted.get(message.tp, 0) + 1
+                    notify(self._waiting_for_ack)
+            return False
+        return bool(super().ack(message))
+
+    @cached_property
+    def _uncounted(self) -> dict[Any, int]:
+        """Per partition, records let go of unhandled since the last commit said so."""
+        return {}
+
     @cached_property
     def _holes(self) -> HoleWatch:
         return HoleWatch(HOLE_SECONDS)
@@ -179,6 +236,10 @@ class ReadCommittedConsumer(driver.Consumer):
     async def commit(self, *args: Any, **kwargs: Any) -> bool:
         """Commit, then read again from every hole that stayed (`processors/offsets.py`)."""
         committed: bool = await super().commit(*args, **kwargs)
+        if self._uncounted:
+            told = ", ".join(f"{tp.topic}[{tp.partition}] {n}" for tp, n in self._uncounted.items())
+            log.info("records a stream skipped (flow stopped or an earlier generation): %s", told)
+            self._uncounted.clear()
         for tp, offset in self._committed_offset.items():
             self._bases.committed(tp, offset)
         rereads = self.__dict__.pop("_skald_rereads", {})
@@ -188,7 +249,7 @@ class ReadCommittedConsumer(driver.Consumer):
         for tp, offset in rereads.items():
             if tp in assigned:
                 log.warning(
-                    "%s[%d]: record %d was fetched but never reached a stream; reading again",
+                    "%s[%d]: record %d was fetched but never handled; reading again",
                     tp.topic,
                     tp.partition,
                     offset,

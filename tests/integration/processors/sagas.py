@@ -77,7 +77,7 @@ def wait_final(
 
 
 # What the worker's consumer logs when records it fetched were not handled (faust_kafka.py).
-_COMMIT_WARNINGS = ("gave up waiting", "never reached a stream")
+_COMMIT_WARNINGS = ("gave up waiting", "never handled; reading")
 
 
 def _whereabouts(services: Services, order_ids: set[str]) -> list[str]:

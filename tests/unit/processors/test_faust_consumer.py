@@ -177,3 +177,80 @@ def test_a_partition_whose_every_record_was_dropped_is_still_looked_at() -> None
     consumer._holes.check(TP_, 13, 0.0)
     assert consumer._new_offset(TP_) is None
     assert consumer.__dict__["_skald_rereads"] == {TP_: 13}
+
+
+class _Flow:
+    def __init__(self) -> None:
+        self.active = True
+
+    def is_active(self) -> bool:
+        return self.active
+
+
+def _streaming(committed: int) -> tuple[ReadCommittedConsumer, SimpleNamespace]:
+    """A consumer whose app has a flow switch and a generation, for acks from streams."""
+    consumer = _consumer(committed, [], [])
+    app = SimpleNamespace(
+        flow_control=_Flow(),
+        consumer_generation_id=7,
+        topics=SimpleNamespace(acks_enabled_for=lambda topic: True),
+    )
+    consumer.app = app  # type: ignore[assignment]
+    consumer._unacked_messages = WeakSet()
+    consumer._waiting_for_ack = None
+    consumer._n_acked = 0
+    return consumer, app
+
+
+def _delivered(consumer: ReadCommittedConsumer, offset: int, streams: int = 1) -> object:
+    record = SimpleNamespace(
+        topic=TP_.topic, partition=TP_.partition, offset=offset, timestamp=0,
+        timestamp_type=0, headers=[], key=b"k", value=b"v", checksum=None,
+        serialized_key_size=1, serialized_value_size=1,
+    )  # fmt: skip
+    message = consumer._to_message(TP_, record)
+    message.incref(streams)
+    consumer._unacked_messages.add(message)
+    return message
+
+
+def test_an_ack_from_a_handling_stream_counts() -> None:
+    consumer, _ = _streaming(10)
+    _delivered(consumer, 10).ack(consumer)  # type: ignore[attr-defined]
+    assert consumer._acked[TP_] == [10]
+    assert consumer._new_offset(TP_) == 11
+
+
+def test_a_skip_while_the_flow_is_stopped_lets_go_but_is_not_handled() -> None:
+    """Faust's streams ack what they skip during a rebalance or a stop: counted, the commit
+    passed records no saga had seen."""
+    consumer, app = _streaming(10)
+    message = _delivered(consumer, 10)
+    app.flow_control.active = False
+    message.ack(consumer)  # type: ignore[attr-defined]
+    assert consumer._acked[TP_] == []
+    assert not consumer._unacked_messages  # not in flight: a wait for acks does not hang
+    app.flow_control.active = True
+    assert consumer._new_offset(TP_) is None
+
+
+def test_a_record_of_an_earlier_generation_is_not_handled() -> None:
+    consumer, app = _streaming(10)
+    message = _delivered(consumer, 10)
+    app.consumer_generation_id = 8  # a rebalance since it was fetched: streams skip it
+    message.ack(consumer)  # type: ignore[attr-defined]
+    assert consumer._acked[TP_] == []
+    assert consumer._new_offset(TP_) is None
+
+
+def test_a_record_one_of_its_streams_skipped_is_not_handled() -> None:
+    """The saga and the stats share the order events: the stats skipped it while the flow was
+    stopped, the saga's ack is the last one. The saga handled it; the stats never did."""
+    consumer, app = _streaming(10)
+    message = _delivered(consumer, 10, streams=2)
+    app.flow_control.active = False
+    message.ack(consumer)  # type: ignore[attr-defined]
+    app.flow_control.active = True
+    message.ack(consumer)  # type: ignore[attr-defined]
+    assert consumer._acked[TP_] == []
+    assert not consumer._unacked_messages
