@@ -7,20 +7,20 @@ records of aborted ones (a killed or fenced command processor's) either.
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
 import time
-from collections.abc import Iterator, Mapping, Set
-from functools import cached_property, partial
+from collections.abc import Iterator, Mapping
+from functools import cached_property
 from typing import Any
 from weakref import WeakSet
 
+from aiokafka.consumer import fetcher
 from faust.transport.drivers import aiokafka as driver
 from faust.types.tuples import ConsumerMessage, ack_lock
 from mode.utils.futures import notify
 
-from processors.offsets import CommitBases, FetchGaps, HoleWatch, reachable
+from processors.offsets import CommitBases, HoleWatch, LogGaps, reachable
 
 FETCH_MAX_WAIT_MS = 500
 # How long a rebalance or a stop waits for in-flight records; longer than a saga batch's own
@@ -33,6 +33,10 @@ HOLE_SECONDS = 5.0
 
 log = logging.getLogger(__name__)
 
+# What this process's client learned of the logs it read: facts, so one store serves any
+# consumer (a worker runs one).
+LOG_GAPS = LogGaps()
+
 
 class _ReadCommittedThread(driver.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport: Any) -> Any:
@@ -42,7 +46,24 @@ class _ReadCommittedThread(driver.AIOKafkaConsumerThread):
         # readable (Kafka 4.1, measured: commit to delivery p50 5 ms at a 20 ms and at a
         # 1.5 s wait), so the wait only decides how often an idle worker asks: rarely.
         consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
+        LOG_GAPS.follows = transport.app.topics.acks_enabled_for  # not the changelogs
         return consumer
+
+
+class _GapTellingPartitionRecords(fetcher.PartitionRecords):
+    """aiokafka's reader of one fetched slice of a partition, telling `LOG_GAPS` which offsets
+    it passed over: markers, aborted records and compacted ones, never a record it delivered
+    (what becomes of that record afterwards, in Faust, cannot make it a gap)."""
+
+    def _unpack_records(self) -> Iterator[Any]:
+        if not LOG_GAPS.follows(self._tp.topic):
+            yield from super()._unpack_records()
+            return
+        reading = LOG_GAPS.slice(self._tp, self.next_fetch_offset)
+        for record in super()._unpack_records():
+            reading.record(record.offset)
+            yield record
+        reading.end(self.next_fetch_offset)
 
 
 class _Delivery(ConsumerMessage):
@@ -67,68 +88,21 @@ class ReadCommittedConsumer(driver.Consumer):
     stalls on the offsets a read-committed fetch never delivers (transaction markers, aborted
     records): its bridges over them overlap the records they end at and miss the offset a seek
     lands on, so after a worker was killed its successor committed nothing, and under a burst
-    commits crawled one transaction per second. Here the gaps come from what the fetch
-    returned, record after record, before Faust filters anything: an offset is passed when it
-    was acknowledged or the fetch stepped over it, never merely because nothing holds it.
+    commits crawled one transaction per second. Here the gaps are what the client read past
+    in the log, before Faust sees anything (`LOG_GAPS`): an offset is passed when it was
+    acknowledged or the log holds no deliverable record there, never merely because nothing
+    holds it.
     """
 
     @cached_property  # not in __init__: Faust's consumer is built by Faust
-    def _fetch_gaps(self) -> FetchGaps:
-        return FetchGaps()
-
-    async def _getmany(self, active_partitions: Any, timeout: float) -> Any:
-        # The mark here, not before Faust's wait for flow: a rebalance seeks there.
-        since = self._fetch_gaps.mark()
-        fetch = asyncio.ensure_future(super()._getmany(active_partitions, timeout))
-        try:
-            records = await asyncio.shield(fetch)
-        except asyncio.CancelledError:
-            # Faust stops its fetcher for a rebalance or a stop, but the fetch goes on in the
-            # consumer's thread (a queued call is not cancelled there). It may still take
-            # records out of the client's buffer, even ones fetched after the rebalance's
-            # seek, and they never reach a stream. Unbooked, the next fetch would bridge over
-            # them and the commit pass them (likely how sagas lost an OrderPlaced in CI).
-            # Booked when it ends, they are records fetched and never handled: the commit
-            # stops at them and the hole watch reads them again.
-            fetch.add_done_callback(partial(self._book_abandoned, since=since))
-            raise
-        self._book(records, since)
-        return records
-
-    def _book(self, records: Any, since: int) -> None:
-        for tp, fetched in (records or {}).items():
-            self._fetch_gaps.fetched_batch(tp, [record.offset for record in fetched], since)
-            if fetched:
-                self._bases.fetched(tp, fetched[0].offset)
-
-    def _book_abandoned(self, fetch: asyncio.Future[Any], since: int) -> None:
-        """Only partitions still assigned: a revoked one is read again by its next owner
-        from the committed offset (Faust discards commits of revoked partitions)."""
-        if fetch.cancelled() or fetch.exception() is not None:
-            return
-        assigned = self.assignment()
-        kept = {tp: fetched for tp, fetched in (fetch.result() or {}).items() if tp in assigned}
-        if any(kept.values()):
-            taken = sum(map(len, kept.values()))
-            log.info("booked %d records of a fetch abandoned in the consumer's thread", taken)
-            self._book(kept, since)
+    def _gaps(self) -> LogGaps:
+        return LOG_GAPS
 
     async def seek_to_committed(self) -> Mapping[Any, int]:
-        with self._fetch_gaps.positioning(None):
-            committed = await super().seek_to_committed()
-            for tp, offset in committed.items():
-                self._fetch_gaps.reading_from(tp, offset)
-                self._bases.committed(tp, offset)
+        committed = await super().seek_to_committed()
+        for tp, offset in committed.items():
+            self._bases.committed(tp, offset)
         return committed
-
-    async def seek(self, partition: Any, offset: int) -> None:
-        with self._fetch_gaps.positioning(partition):
-            await super().seek(partition, offset)
-            self._fetch_gaps.reading_from(partition, offset)
-
-    async def on_partitions_revoked(self, revoked: Set[Any]) -> None:
-        self._fetch_gaps.forget(revoked)
-        await super().on_partitions_revoked(revoked)
 
     def _to_message(self, tp: Any, record: Any) -> ConsumerMessage:
         message = super()._to_message(tp, record)
@@ -186,7 +160,7 @@ class ReadCommittedConsumer(driver.Consumer):
         acks_enabled_for = self.app.topics.acks_enabled_for
         for tp in self.assignment():
             chosen = topics is None or tp in topics or tp.topic in topics
-            if chosen and self._fetch_gaps.last(tp) is not None and acks_enabled_for(tp.topic):
+            if chosen and self._gaps.last(tp) is not None and acks_enabled_for(tp.topic):
                 pending.add(tp)
         return iter(pending)
 
@@ -194,14 +168,14 @@ class ReadCommittedConsumer(driver.Consumer):
         acked = self._acked[tp]
         done = set(acked)
         # Faust's own is None from a rebalance's revocation until its seek (`CommitBases`).
-        committed = self._bases.base(tp, self._committed_offset[tp])
+        committed = self._bases.base(tp, self._committed_offset[tp], self._gaps.first(tp))
         if committed is None:
             return None
-        position = reachable(tp, committed, done, self._fetch_gaps)
+        position = reachable(tp, committed, done, self._gaps)
         # Stuck: later records were acknowledged, or the fetch got past it (a dropped last
         # record has nothing after it). Whether a stream still holds it is asked only once it
         # stayed its patience: the scan of in-flight records stays off the commit path.
-        fetched = self._fetch_gaps.last(tp)
+        fetched = self._gaps.last(tp)
         beyond = (bool(done) and max(done) > position) or (
             fetched is not None and fetched >= position
         )
@@ -214,7 +188,7 @@ class ReadCommittedConsumer(driver.Consumer):
         acked[:] = [offset for offset in acked if offset >= position]
         self._acked_index[tp].difference_update(passed)
         self._gap[tp].chop(0, position)  # Faust's own bridges below it are moot now
-        self._fetch_gaps.drop_below(tp, position)
+        self._gaps.drop_below(tp, position)
         return position
 
     def _holds(self, tp: Any, offset: int) -> bool:
@@ -287,3 +261,4 @@ class ReadCommittedConsumer(driver.Consumer):
 def use_read_committed() -> None:
     """Make this process's Faust workers read committed records only."""
     driver.Transport.Consumer = ReadCommittedConsumer
+    fetcher.PartitionRecords = _GapTellingPartitionRecords  # what the client reads, told

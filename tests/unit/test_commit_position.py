@@ -1,76 +1,116 @@
 """The commit rule of the saga workers' consumer (processors/offsets.py)."""
 
-from processors.offsets import CommitBases, FetchGaps, HoleWatch, commit_position
+import threading
+
+from processors.offsets import CommitBases, HoleWatch, LogGaps, commit_position
 
 TP = ("sales.order.events", 0)
 
 
+def _read(gaps: LogGaps, start: int, offsets: list[int], end: int | None = None) -> None:
+    """The client read a slice from `start`, delivering `offsets`; `end`: it read it all."""
+    reading = gaps.slice(TP, start)
+    for offset in offsets:
+        reading.record(offset)
+    if end is not None:
+        reading.end(end)
+
+
 def test_acknowledged_offsets_are_committed_in_a_run() -> None:
-    assert commit_position(TP, 10, [10, 11, 12], FetchGaps()) == 13
+    assert commit_position(TP, 10, [10, 11, 12], LogGaps()) == 13
 
 
 def test_a_record_not_acknowledged_stops_the_run() -> None:
-    assert commit_position(TP, 10, [10, 12, 13], FetchGaps()) == 11
+    assert commit_position(TP, 10, [10, 12, 13], LogGaps()) == 11
 
 
 def test_nothing_new_gives_none() -> None:
-    assert commit_position(TP, 10, [], FetchGaps()) is None
-    assert commit_position(TP, 10, [8, 9], FetchGaps()) is None
+    assert commit_position(TP, 10, [], LogGaps()) is None
+    assert commit_position(TP, 10, [8, 9], LogGaps()) is None
 
 
-def test_offsets_the_fetch_stepped_over_are_passed() -> None:
-    gaps = FetchGaps()
-    for offset in (10, 11, 13, 14, 17):  # 12: a commit marker; 15, 16: an aborted transaction
-        gaps.fetched(TP, offset)
+def test_offsets_the_client_read_past_are_passed() -> None:
+    gaps = LogGaps()
+    _read(gaps, 10, [10, 11, 13, 14, 17])  # 12: a commit marker; 15, 16: an aborted transaction
     assert commit_position(TP, 10, [10, 11, 13, 14, 17], gaps) == 18
 
 
 def test_a_dropped_record_is_not_mistaken_for_a_marker() -> None:
-    """12 was fetched but dropped by a stream (a cleared queue): it was delivered, so the
-    commit stops before it however much later is acknowledged."""
-    gaps = FetchGaps()
-    for offset in range(10, 20):
-        gaps.fetched(TP, offset)
+    """12 was delivered, then dropped by a stream (a cleared queue): the commit stops before it
+    however much later is acknowledged."""
+    gaps = LogGaps()
+    _read(gaps, 10, list(range(10, 20)))
     assert commit_position(TP, 10, [10, 11, *range(13, 20)], gaps) == 12
 
 
-def test_the_gap_between_a_seek_and_the_first_record_is_known() -> None:
-    """The previous owner committed 10, a marker: the first record fetched is 11."""
-    gaps = FetchGaps()
-    gaps.reading_from(TP, 10)
-    gaps.fetched(TP, 11)
+def test_a_slice_starting_on_markers_knows_them() -> None:
+    """The previous owner committed 10, a marker: the first record read from 10 is 11."""
+    gaps = LogGaps()
+    _read(gaps, 10, [11])
     assert commit_position(TP, 10, [11], gaps) == 12
 
 
-def test_an_unknown_start_bridges_nothing() -> None:
-    gaps = FetchGaps()
-    gaps.reading_from(TP, None)
-    gaps.fetched(TP, 15)
-    gaps.fetched(TP, 16)
-    assert commit_position(TP, 10, [15, 16], gaps) is None
+def test_a_slice_of_markers_only_is_passed_once_read_to_its_end() -> None:
+    """The last transaction's commit marker (13) is the end of the log: nothing follows it."""
+    gaps = LogGaps()
+    _read(gaps, 10, [10, 11, 12])
+    assert commit_position(TP, 10, [10, 11, 12], gaps) == 13
+    _read(gaps, 13, [], end=14)
+    assert commit_position(TP, 10, [10, 11, 12], gaps) == 14
 
 
-def test_a_seek_back_keeps_gaps_true_and_adds_none_across_it() -> None:
-    gaps = FetchGaps()
-    for offset in (10, 12, 13, 30):  # 11: a marker; 14..29: an aborted transaction
-        gaps.fetched(TP, offset)
-    gaps.reading_from(TP, 12)  # re-read from 12: 30 -> 12 steps over nothing
-    gaps.fetched(TP, 12)
-    gaps.fetched(TP, 13)
+def test_a_slice_read_in_part_says_nothing_past_its_last_record() -> None:
+    gaps = LogGaps()
+    _read(gaps, 10, [10, 11])  # the caller took two records; the rest stays buffered
+    assert gaps.end_of_gap(TP, 12) is None
+
+
+def test_records_another_read_took_are_never_gaps() -> None:
+    """A fetch Faust abandoned took 10-12 in the consumer's thread, and the next read starts at
+    13: nothing says 10-12 are not records, so the commit stops at 10."""
+    gaps = LogGaps()
+    _read(gaps, 10, [10, 11, 12])
+    _read(gaps, 13, [13, 14])
+    assert commit_position(TP, 10, [13, 14], gaps) is None
+
+
+def test_reading_again_keeps_gaps_true() -> None:
+    gaps = LogGaps()
+    _read(gaps, 10, [10, 12, 13, 30])  # 11: a marker; 14..29: an aborted transaction
+    _read(gaps, 12, [12, 13])  # a hole read again from 12
     assert gaps.end_of_gap(TP, 11) == 12
-    assert gaps.end_of_gap(TP, 20) == 30  # still a fact of the log
+    assert gaps.end_of_gap(TP, 20) == 30
     assert commit_position(TP, 12, [12], gaps) == 13  # 13 is delivered, not yet acknowledged
 
 
-def test_forgotten_partitions_and_dropped_gaps_bridge_nothing() -> None:
-    gaps = FetchGaps()
-    for offset in (10, 12, 14):
-        gaps.fetched(TP, offset)
-    gaps.drop_below(TP, 13)
+def test_touching_gaps_merge_and_committed_ones_are_dropped() -> None:
+    gaps = LogGaps()
+    gaps.skipped(TP, 12, 13)
+    gaps.skipped(TP, 14, 15)
+    gaps.skipped(TP, 13, 14)
+    gaps.skipped(TP, 20, 22)
+    gaps.skipped(TP, 11, 16)
+    assert gaps.end_of_gap(TP, 11) == 16
+    assert gaps.end_of_gap(TP, 16) is None
+    gaps.drop_below(TP, 17)
     assert gaps.end_of_gap(TP, 11) is None
-    assert gaps.end_of_gap(TP, 13) == 14
-    gaps.forget([TP])
-    assert gaps.end_of_gap(TP, 13) is None
+    assert gaps.end_of_gap(TP, 21) == 22
+
+
+def test_the_client_reads_on_another_thread() -> None:
+    gaps = LogGaps()
+    readers = [
+        threading.Thread(target=_read, args=(gaps, start, [start + 1], start + 3))
+        for start in range(0, 3000, 3)
+    ]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join()
+    # Every third offset is a marker, the next a record, the one after a marker too.
+    acked = list(range(1, 3000, 3))
+    assert commit_position(TP, 0, acked, gaps) == 3000
+    assert gaps.last(TP) == 2998 and gaps.first(TP) is not None
 
 
 def test_a_hole_is_reported_once_it_stayed_its_patience_and_again_after() -> None:
@@ -91,86 +131,9 @@ def test_a_moving_or_closed_hole_starts_the_clock_again() -> None:
     assert watch.check(TP, 15, now=108.0)
 
 
-def _stale_fetch_across_a_seek_back_to_12() -> FetchGaps:
-    """Faust fetches on its own thread: 20, 21 arrive after a seek back to 12 (a hole read
-    again), from before the seek or after it (a seek aiokafka lost to its fetching thread)."""
-    gaps = FetchGaps()
-    gaps.fetched_batch(TP, range(10, 20), gaps.mark())
-    since = gaps.mark()  # the fetch of 20.. begins
-    with gaps.positioning(TP):
-        gaps.reading_from(TP, 12)
-    gaps.fetched_batch(TP, [20, 21, 23], since)
-    return gaps
-
-
-def test_a_fetch_under_way_across_a_seek_bridges_only_what_holds_either_way() -> None:
-    gaps = _stale_fetch_across_a_seek_back_to_12()
-    assert gaps.end_of_gap(TP, 22) == 23  # inside one fetch: true whichever it follows
-    assert gaps.end_of_gap(TP, 12) is None  # taken as following the seek, 20 bridged 12..19
-    assert commit_position(TP, 12, [13, 20, 21, 23], gaps) is None
-
-
-def test_after_a_stale_fetch_the_next_may_follow_the_seek() -> None:
-    gaps = _stale_fetch_across_a_seek_back_to_12()
-    gaps.fetched_batch(TP, [13, 14], gaps.mark())  # from 12, a marker: 13 can only follow 11
-    assert gaps.end_of_gap(TP, 12) == 13
-    assert commit_position(TP, 12, [13], gaps) == 14
-
-
-def test_after_a_stale_fetch_the_next_may_follow_it() -> None:
-    gaps = _stale_fetch_across_a_seek_back_to_12()
-    gaps.fetched_batch(TP, [26], gaps.mark())  # the seek was lost: 26 follows 23
-    assert gaps.end_of_gap(TP, 24) == 26  # what holds after 23 and after 11 alike
-    assert gaps.end_of_gap(TP, 12) is None
-    assert gaps.end_of_gap(TP, 16) is None
-
-
-def test_a_stale_fetch_may_continue_the_sequence_before_the_seek() -> None:
-    gaps = FetchGaps()
-    gaps.fetched_batch(TP, [10, 11], gaps.mark())
-    since = gaps.mark()
-    with gaps.positioning(None):  # a rebalance's seek to the committed offset, 30
-        gaps.reading_from(TP, 30)
-    gaps.fetched_batch(TP, [14, 15], since)  # 14 cannot follow 29: it follows 11
-    assert gaps.end_of_gap(TP, 12) == 14
-    gaps.fetched_batch(TP, [33], since)  # follows 29 or 15: only 30..32 holds for both
-    assert gaps.end_of_gap(TP, 30) == 33
-    assert gaps.end_of_gap(TP, 16) is None
-
-
-def test_a_fetch_after_a_seek_keeps_the_gap_the_seek_knows() -> None:
-    gaps = FetchGaps()
-    with gaps.positioning(TP):
-        gaps.reading_from(TP, 10)  # 10: the previous owner's last commit marker
-    gaps.fetched_batch(TP, [11], gaps.mark())
-    assert commit_position(TP, 10, [11], gaps) == 12
-
-
-def test_a_fetch_during_a_rebalance_seek_bridges_only_what_holds_either_way() -> None:
-    gaps = FetchGaps()
-    gaps.fetched_batch(TP, [10, 11], gaps.mark())
-    with gaps.positioning(None):
-        since = gaps.mark()
-        gaps.reading_from(TP, 20)
-        gaps.fetched_batch(TP, [21, 22], since)  # after the seek (follows 19) or not (11)
-    assert gaps.end_of_gap(TP, 20) == 21  # 12..20 or 20..20: what holds either way
-    assert gaps.end_of_gap(TP, 12) is None
-
-
-def test_a_seek_elsewhere_leaves_a_fetch_of_this_partition_certain() -> None:
-    other = ("sales.order.events", 1)
-    gaps = FetchGaps()
-    gaps.fetched_batch(TP, [10], gaps.mark())
-    since = gaps.mark()
-    with gaps.positioning(other):
-        gaps.reading_from(other, 5)
-    gaps.fetched_batch(TP, [12], since)
-    assert gaps.end_of_gap(TP, 11) == 12
-
-
 def test_without_a_base_nothing_is_committed() -> None:
     """Counting from the lowest acknowledged offset passed every unhandled record below it."""
-    assert commit_position(TP, None, [85, 86, 87], FetchGaps()) is None
+    assert commit_position(TP, None, [85, 86, 87], LogGaps()) is None
 
 
 def test_a_revoked_partition_counts_from_its_last_committed_offset() -> None:
@@ -178,43 +141,27 @@ def test_a_revoked_partition_counts_from_its_last_committed_offset() -> None:
     and 80..84 (fetched, dropped from a cleared queue) were never handled."""
     bases = CommitBases()
     bases.committed(TP, 80)
-    base = bases.base(TP, None)
+    base = bases.base(TP, None, first_read=None)
     assert base == 80
-    assert commit_position(TP, base, [85, 86, 87], FetchGaps()) is None
-    assert commit_position(TP, bases.base(TP, 85), [85, 86, 87], FetchGaps()) == 88
+    assert commit_position(TP, base, [85, 86, 87], LogGaps()) is None
+    assert commit_position(TP, bases.base(TP, 85, None), [85, 86, 87], LogGaps()) == 88
 
 
-def test_a_partition_never_committed_counts_from_the_first_record_fetched() -> None:
+def test_a_partition_never_committed_counts_from_where_it_was_first_read() -> None:
     bases = CommitBases()
-    assert bases.base(TP, None) is None
+    assert bases.base(TP, None, first_read=None) is None
     bases.committed(TP, None)  # the group has no committed offset for it
     bases.committed(TP, -1)
-    bases.fetched(TP, 0)
-    bases.fetched(TP, 40)  # after a rebalance that did not rewind it (no committed offset)
-    assert bases.base(TP, None) == 0
-    assert commit_position(TP, bases.base(TP, None), [40, 41], FetchGaps()) is None
+    assert bases.base(TP, None, first_read=0) == 0
+    assert commit_position(TP, bases.base(TP, None, 0), [40, 41], LogGaps()) is None
     bases.committed(TP, 30)
-    assert bases.base(TP, None) == 30
+    assert bases.base(TP, None, first_read=0) == 30
 
 
-def test_records_booked_late_undo_the_bridge_made_over_them() -> None:
-    """A fetch abandoned across a rebalance's seek took 10-12 in the consumer's thread; the next
-    fetch, booked first, bridged from the seek to 13. Booked when it ends, 10-12 are records
-    fetched and never handled: the commit stops at 10 instead of passing them."""
-    gaps = FetchGaps()
-    abandoned = gaps.mark()
-    with gaps.positioning(TP):
-        gaps.reading_from(TP, 10)
-    gaps.fetched_batch(TP, [13, 14], gaps.mark())
-    assert commit_position(TP, 10, [13, 14], gaps) == 15  # the bridge over 10-12, wrongly
-    gaps.fetched_batch(TP, [10, 11, 12], abandoned)
-    assert commit_position(TP, 10, [13, 14], gaps) is None
-    assert commit_position(TP, 10, [10, 11, 12, 13, 14], gaps) == 15
-
-
-def test_a_late_batch_keeps_the_true_gaps_inside_it() -> None:
-    gaps = FetchGaps()
-    for offset in (10, 11, 14):  # 12, 13: markers
-        gaps.fetched(TP, offset)
-    gaps.fetched_batch(TP, [10, 11, 14], gaps.mark())  # the same records booked again
-    assert commit_position(TP, 10, [10, 11, 14], gaps) == 15
+def test_the_first_read_position_is_kept() -> None:
+    gaps = LogGaps()
+    assert gaps.first(TP) is None and gaps.last(TP) is None
+    _read(gaps, 4, [4, 5])
+    _read(gaps, 40, [41])  # after a rebalance that did not rewind it
+    assert gaps.first(TP) == 4
+    assert gaps.last(TP) == 41

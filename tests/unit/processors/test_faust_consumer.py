@@ -14,6 +14,7 @@ from intervaltree import IntervalTree
 
 from processors.app import build_app
 from processors.faust_kafka import FETCH_MAX_WAIT_MS, ReadCommittedConsumer
+from processors.offsets import LogGaps
 
 
 def test_worker_consumer_reads_committed_records_with_a_short_fetch_wait(tmp_path: Path) -> None:
@@ -37,9 +38,10 @@ def _consumer(
     """Just the offset bookkeeping of a consumer of one partition (no app, no broker): it
     was positioned at `committed`, then fetched `fetched` (by default what was acked)."""
     consumer = object.__new__(ReadCommittedConsumer)
-    consumer._fetch_gaps.reading_from(TP_, committed)
+    consumer._gaps = LogGaps()
+    reading = consumer._gaps.slice(TP_, committed)
     for offset in sorted(set(acked if fetched is None else fetched)):
-        consumer._fetch_gaps.fetched(TP_, offset)
+        reading.record(offset)
     consumer._committed_offset = defaultdict(lambda: None, {TP_: committed})
     consumer._acked = defaultdict(list, {TP_: list(acked)})
     consumer._acked_index = defaultdict(set, {TP_: set(acked)})
@@ -59,7 +61,7 @@ def test_commits_move_past_markers_that_sit_on_the_committed_position() -> None:
 
 
 def test_a_record_still_in_flight_holds_the_commit_back() -> None:
-    # 12 is a marker the fetch stepped over: the commit passes it and stops at 13.
+    # 12 is a marker the client read past: the commit passes it and stops at 13.
     assert _consumer(12, [14, 15], [13], fetched=[13, 14, 15])._new_offset(TP_) == 13
     assert _consumer(13, [14, 15], [13], fetched=[13, 14, 15])._new_offset(TP_) is None
 
@@ -86,17 +88,18 @@ def test_commits_stop_before_the_first_record_still_in_flight() -> None:
     assert consumer._acked[TP_] == [14, 15]  # committed later, once 12 is acked
 
 
-def _never_committed(first_fetched: int | None, acked: list[int]) -> ReadCommittedConsumer:
-    fetched = list(range(first_fetched, max(acked) + 1)) if first_fetched is not None else acked
-    consumer = _consumer(0, acked, [], fetched=fetched)
+def _never_committed(first_read: int | None, acked: list[int]) -> ReadCommittedConsumer:
+    consumer = _consumer(0, acked, [])
     consumer._committed_offset[TP_] = None
-    consumer._fetch_gaps.reading_from(TP_, None)
-    if first_fetched is not None:
-        consumer._bases.fetched(TP_, first_fetched)
+    consumer._gaps = LogGaps()
+    if first_read is not None:
+        reading = consumer._gaps.slice(TP_, first_read)
+        for offset in range(first_read, max(acked) + 1):
+            reading.record(offset)
     return consumer
 
 
-def test_a_first_commit_starts_at_the_first_fetched_offset() -> None:
+def test_a_first_commit_starts_where_the_partition_was_first_read() -> None:
     assert _never_committed(7, [7, 8])._new_offset(TP_) == 9
     assert _never_committed(5, [7, 8])._new_offset(TP_) is None  # 5 and 6 were never handled
     assert _never_committed(None, [7, 8])._new_offset(TP_) is None  # no base: no commit
@@ -108,7 +111,6 @@ def test_a_revocation_commits_from_the_last_committed_offset() -> None:
     consumer = _consumer(12, [14, 15], [], fetched=[12, 13, 14, 15])
     consumer._bases.committed(TP_, 12)
     consumer._committed_offset[TP_] = None
-    consumer._fetch_gaps.forget([TP_])
     assert consumer._new_offset(TP_) is None
 
 
@@ -168,7 +170,7 @@ def test_a_partition_whose_every_record_was_dropped_is_still_looked_at() -> None
     consumer = _consumer(13, [], [], fetched=[13, 14])
     consumer._acked = defaultdict(list)  # no acknowledgement at all: not even the key
     changelog = TP("skald.worker-sagas-changelog", 0)
-    consumer._fetch_gaps.fetched(changelog, 0)
+    consumer._gaps.slice(changelog, 0).record(0)
     topics = SimpleNamespace(acks_enabled_for=lambda topic: topic != changelog.topic)
     consumer.app = SimpleNamespace(topics=topics)  # type: ignore[assignment]
     consumer.assignment = lambda: {TP_, changelog}  # type: ignore[method-assign]
