@@ -10,9 +10,11 @@ from pathlib import Path
 
 import faust
 from faust.auth import Credentials
+from mode.utils.objects import cached_property
+from mode.utils.queues import FlowControlEvent
 
 from eventstore.topics import TopicSpec
-from processors.faust_kafka import use_read_committed
+from processors.faust_kafka import ReleasingFlowControl, use_read_committed
 from processors.owned_table import OwnedKeysTable
 
 APP_NAME = "skald.worker"  # the consumer group and changelog prefix, before the namespace
@@ -21,6 +23,14 @@ APP_NAME = "skald.worker"  # the consumer group and changelog prefix, before the
 def changelog_topic(table: str) -> str:
     """The logical name of a Faust table's changelog (namespaced like any topic)."""
     return f"{APP_NAME}-{table}-changelog"
+
+
+class WorkerApp(faust.App):
+    """Faust's app, with the flow control that lets cleared queues release their records."""
+
+    @cached_property
+    def flow_control(self) -> FlowControlEvent:
+        return ReleasingFlowControl(loop=self.loop)
 
 
 def build_app(
@@ -37,7 +47,7 @@ def build_app(
     """
     use_read_committed()
     brokers = [f"kafka://{host}" for host in bootstrap.split(",")]
-    return faust.App(
+    return WorkerApp(
         app_id,
         broker=brokers,
         broker_credentials=credentials,  # PLAINTEXT, TLS or MSK IAM

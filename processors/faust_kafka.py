@@ -19,6 +19,7 @@ from aiokafka.consumer import fetcher
 from faust.transport.drivers import aiokafka as driver
 from faust.types.tuples import ConsumerMessage, ack_lock
 from mode.utils.futures import notify
+from mode.utils.queues import FlowControlEvent
 
 from processors.offsets import CommitBases, HoleWatch, LogGaps, reachable
 
@@ -79,6 +80,27 @@ class _Delivery(ConsumerMessage):
         if not consumer.acks_count_for(self):
             consumer.unhandled.add(self)
         return bool(super().ack(consumer, n))
+
+    def release(self, consumer: Any) -> None:
+        """A stream lets go of it unhandled (its queue was cleared)."""
+        consumer.unhandled.add(self)
+        self.ack(consumer)
+
+
+class ReleasingFlowControl(FlowControlEvent):
+    """Faust's flow control of the streams' queues, except that clearing them releases the
+    records they held. Faust clears them at every rebalance and stop and forgets what they
+    held: a record delivered to two streams (the saga and the stats read the order events)
+    that only one had taken kept a reference for good, and a graceful stop waited its whole
+    bound for it (30 s, every partition of the group paused in the rebalance meanwhile)."""
+
+    def clear(self) -> None:
+        for queue in list(self._queues):
+            for item in list(queue._queue):  # type: ignore[attr-defined]
+                message = getattr(item, "message", None)
+                if isinstance(message, _Delivery):
+                    message.release(item.app.consumer)
+        super().clear()
 
 
 class ReadCommittedConsumer(driver.Consumer):

@@ -11,9 +11,10 @@ from weakref import WeakSet
 
 from faust.types import TP
 from intervaltree import IntervalTree
+from mode.utils.queues import FlowControlQueue
 
 from processors.app import build_app
-from processors.faust_kafka import FETCH_MAX_WAIT_MS, ReadCommittedConsumer
+from processors.faust_kafka import FETCH_MAX_WAIT_MS, ReadCommittedConsumer, ReleasingFlowControl
 from processors.offsets import LogGaps
 
 
@@ -256,3 +257,28 @@ def test_a_record_one_of_its_streams_skipped_is_not_handled() -> None:
     message.ack(consumer)  # type: ignore[attr-defined]
     assert consumer._acked[TP_] == []
     assert not consumer._unacked_messages
+
+
+def test_a_cleared_queue_releases_its_records(tmp_path: Path) -> None:
+    """A record delivered to the saga and the stats, taken by one: when Faust clears the
+    other's queue for a stop, the stop must not wait for an ack that will never come."""
+
+    async def cleared() -> None:
+        app = build_app("skald.worker", "localhost:9092", None, 3, 1, tmp_path)
+        assert isinstance(app.flow_control, ReleasingFlowControl)
+        consumer, its_app = _streaming(10)
+        queue: FlowControlQueue[object] = FlowControlQueue(
+            flow_control=app.flow_control, clear_on_resume=True
+        )
+        message = _delivered(consumer, 10, streams=2)
+        queue.put_nowait(SimpleNamespace(message=message, app=SimpleNamespace(consumer=consumer)))
+        its_app.flow_control.active = False  # a stop: the flow stops, the queues are cleared
+        app.flow_control.clear()
+        assert queue.empty()
+        assert consumer._unacked_messages  # the other stream still holds it
+        its_app.flow_control.active = True  # the stream that took it is done with it:
+        message.ack(consumer)  # type: ignore[attr-defined]
+        assert not consumer._unacked_messages
+        assert consumer._acked[TP_] == []  # the cleared stream never handled it
+
+    asyncio.run(cleared())
