@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections import defaultdict
+from collections.abc import MutableMapping
 from pathlib import Path
 from types import SimpleNamespace
 from weakref import WeakSet
@@ -31,6 +32,21 @@ def test_worker_consumer_reads_committed_records_with_a_short_fetch_wait(tmp_pat
     assert isinstance(consumer, ReadCommittedConsumer)
     assert isolation == "read_committed"  # aborted transactions' records stay invisible
     assert fetch_wait == FETCH_MAX_WAIT_MS < 1500  # not Faust's hard-coded 1.5 s
+
+
+def test_the_worker_consumer_drops_no_record_below_its_read_offset(tmp_path: Path) -> None:
+    """Faust drops a fetched record whose offset is below its partition's read offset; a fetch
+    that straddled a rebalance's seek raised it past records the seek replays (holes)."""
+
+    async def read_offsets() -> MutableMapping[TP, int | None]:
+        app = build_app("skald.worker", "localhost:9092", None, 3, 1, tmp_path)
+        assert isinstance(app.consumer, ReadCommittedConsumer)
+        return app.consumer._read_offset
+
+    read = asyncio.run(read_offsets())
+    read[TP_] = 60  # the last record a fetch that straddled the seek delivered
+    read.update({TP_: 60})
+    assert read[TP_] is None  # so 55..59, which the seek replays, are delivered
 
 
 def _consumer(
