@@ -1,8 +1,16 @@
-"""Faust's aiokafka consumer made to read committed records only, without long parked fetches.
+"""Faust's aiokafka consumer made to read committed records only, and to commit only what was
+handled (the rules, and why each, are in `processors/README.md`).
 
 faust-streaming sets `isolation_level="read_committed"` only under `exactly_once`; our events
 and replies are written in Kafka transactions, so an at-least-once worker must not see the
-records of aborted ones (a killed or fenced command processor's) either.
+records of aborted ones (a killed or fenced command processor's) either. The parts:
+
+* `_GapTellingPartitionRecords`: aiokafka's reader of a fetched slice, telling `LOG_GAPS` the
+  offsets that hold no deliverable record (markers, aborted or compacted records);
+* `_Delivery` and `ReleasingFlowControl`: a record whose ack may be a stream's skip, or whose
+  queue was cleared, is let go of without counting as handled;
+* `ReadCommittedConsumer`: the commit rule (`processors/offsets.py`), the re-read of holes,
+  and a bounded wait for in-flight records.
 """
 
 from __future__ import annotations
