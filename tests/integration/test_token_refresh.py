@@ -63,6 +63,20 @@ class UnsecuredTokens:
         return OAuthToken(b".".join(encoded).decode() + ".", float(now + TOKEN_SECONDS))
 
 
+async def _stop(consumer: AIOKafkaConsumer) -> None:
+    """Stop an aiokafka consumer whose broker closes connections every TOKEN_SECONDS. Its
+    fetcher's close cancels and awaits each pending fetch, and a fetch that was backing off
+    after a lost connection re-raises that cancellation (aiokafka issue 647): a fault of the
+    stop, not of the reads under test, so close what the stop did not reach and go on."""
+    try:
+        await consumer.stop()
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise  # this task itself was cancelled
+        await consumer._client.close()
+
+
 async def _run(sasl: str, topic: str) -> tuple[UnsecuredTokens, UnsecuredTokens, list[set[str]]]:
     rd_tokens, aio_tokens = UnsecuredTokens(), UnsecuredTokens()
     connection = KafkaConnection(sasl, "SASL_PLAINTEXT", token_source=rd_tokens)
@@ -111,7 +125,7 @@ async def _run(sasl: str, topic: str) -> tuple[UnsecuredTokens, UnsecuredTokens,
             await poll_aio()
     finally:
         await aio_producer.stop()
-        await aio_consumer.stop()
+        await _stop(aio_consumer)
         consumer.close()
     return rd_tokens, aio_tokens, [sent, seen_rd, seen_aio]
 
