@@ -103,26 +103,39 @@ PostgresHandler = Callable[[Connection, Any, Envelope], None]
 
 
 @dataclass(frozen=True, slots=True)
+class BatchHandler:
+    """Applies a batch's events of `types` at once, in log order: a few set-based statements
+    per batch (a multi-row insert, one lookup for every key) where a plain handler runs its
+    statements once per event. Idempotent like a handler: a batch may be applied again."""
+
+    types: frozenset[type]
+    apply: Callable[[Connection, Sequence[ProjectedEvent]], None]
+
+
+@dataclass(frozen=True, slots=True)
 class PostgresProjection:
-    """A read model in PostgreSQL: tables, folds and rollups (batched), or plain handlers.
+    """A read model in PostgreSQL: tables, folds and rollups (batched), or handlers.
 
     `handlers` run one statement per event in log order inside the batch transaction:
-    simple, but slow; `folds` read the batch's rows once, fold in memory and write each
-    changed row once. `states` keep one row per key of state topics (which `topics`
-    includes): per batch the newest record of each key is upserted, or deleted if a
-    tombstone, in the same transaction as the checkpoint.
+    simple, but slow; `batch_handlers` get the batch's events of their types at once;
+    `folds` read the batch's rows once, fold in memory and write each changed row once.
+    `states` keep one row per key of state topics (which `topics` includes): per batch the
+    newest record of each key is upserted, or deleted if a tombstone, in the same
+    transaction as the checkpoint.
     """
 
     name: str
     topics: tuple[str, ...]
     metadata: MetaData
     handlers: Mapping[type, PostgresHandler] = field(default_factory=dict)
+    batch_handlers: tuple[BatchHandler, ...] = ()
     folds: tuple[RowFold, ...] = ()
     rollups: tuple[Rollup, ...] = ()
     states: tuple[StateTable, ...] = ()
 
     def handled_types(self) -> set[type]:
-        return set(self.handlers) | {cls for fold in self.folds for cls in fold.handlers}
+        batched = {cls for handler in self.batch_handlers for cls in handler.types}
+        return set(self.handlers) | batched | {cls for f in self.folds for cls in f.handlers}
 
 
 @dataclass(frozen=True, slots=True)

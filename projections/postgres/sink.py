@@ -2,8 +2,9 @@
 
 Checkpoint rows are locked for the transaction and events below them are skipped, so a
 batch applied twice (a redelivery, or a zombie instance after a rebalance) changes nothing.
-Plain handlers run one statement per event; folds read each touched row once, fold the
-batch in memory and write each changed row once: a batch costs a handful of statements.
+Plain handlers run one statement per event, batch handlers a few per batch; folds read each
+touched row once, fold the batch in memory and write each changed row once: a batch costs a
+handful of statements.
 Every write reaches the generation's own schema through `storage.writing_to`.
 """
 
@@ -230,6 +231,10 @@ class PostgresSink:
                 handler = projection.handlers.get(type(item.event))
                 if handler is not None:
                     handler(conn, item.event, item.envelope)
+            for batch_handler in projection.batch_handlers:
+                mine = [item for item in events if type(item.event) in batch_handler.types]
+                if mine:
+                    batch_handler.apply(conn, mine)
             for fold in projection.folds:
                 before, after = folds.fold(conn, target, fold.table, fold, events, gate)
                 changed = folds.store(conn, target, fold.table, before, after)

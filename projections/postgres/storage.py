@@ -63,6 +63,15 @@ def writing_to(conn: Connection, schema: str) -> Iterator[Connection]:
         conn.execution_options(schema_translate_map=previous)
 
 
+def target_schema(conn: Connection) -> str:
+    """The schema `writing_to` points the connection's tables at, for SQL written as text."""
+    translate = conn.get_execution_options().get("schema_translate_map") or {}
+    schema = translate.get(None)
+    if schema is None:
+        raise RuntimeError("not inside a sink's batch: no generation to write to")
+    return str(schema)
+
+
 def create_generation(conn: Connection, schema: str, metadata: MetaData) -> None:
     """Create a generation's schema and its tables if missing (idempotent)."""
     conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))

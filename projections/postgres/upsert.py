@@ -9,6 +9,15 @@ from datetime import date, datetime
 from sqlalchemy import Connection, Table
 
 from projections.model import Row
+from projections.postgres.storage import target_schema
+
+
+def insert_rows(conn: Connection, table: Table, rows: list[Row]) -> None:
+    """Insert `rows` into the generation a sink's batch writes, in one statement; a row whose
+    key is there already is left as it is (a batch applied again inserts nothing). For batch
+    handlers (`projections.model.BatchHandler`)."""
+    if rows:
+        upsert(conn, target_schema(conn), table, rows, None)
 
 
 def upsert(
@@ -16,9 +25,10 @@ def upsert(
     schema: str,
     table: Table,
     rows: list[Row],
-    new_value: Callable[[str], str],
+    new_value: Callable[[str], str] | None,
 ) -> None:
-    """Insert or update `rows` of `schema.table`; `new_value(column)` is the SQL on conflict.
+    """Insert or update `rows` of `schema.table`; `new_value(column)` is the SQL on conflict
+    (None: keep the existing row).
 
     Several times faster than executemany or array parameters: the json module encodes
     the batch in C and the server unpacks it with `json_to_recordset`, one plan per batch.
@@ -31,7 +41,9 @@ def upsert(
     )
     quoted = ", ".join(f'"{name}"' for name in names)
     target = ", ".join(f'"{name}"' for name in keys)
-    updates = ", ".join(f'"{name}" = {new_value(name)}' for name in names if name not in keys)
+    updates = ""
+    if new_value is not None:
+        updates = ", ".join(f'"{n}" = {new_value(n)}' for n in names if n not in keys)
     action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
     conn.exec_driver_sql(
         f'INSERT INTO "{schema}"."{table.name}" ({quoted}) '

@@ -1,4 +1,5 @@
-"""A projection of plain per-event handlers replays into its new generation, not the live one."""
+"""A projection of handlers writing SQL of their own (order history) replays into its new
+generation, not the live one."""
 
 from __future__ import annotations
 
