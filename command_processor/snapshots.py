@@ -26,6 +26,18 @@ from producers.messages import Reply
 
 def shape_fingerprint(state_class: type) -> str:
     """A short hash of the state class's fields and their types."""
+    # A class's shape is fixed while it runs; resolving its hints is not cheap (a codec is
+    # made per partition per batch).
+    known = _SHAPES.get(state_class)
+    if known is None:
+        known = _SHAPES[state_class] = _fingerprint(state_class)
+    return known
+
+
+_SHAPES: dict[type, str] = {}
+
+
+def _fingerprint(state_class: type) -> str:
     hints = typing.get_type_hints(state_class)
     shape = [(f.name, str(hints[f.name])) for f in dataclasses.fields(state_class)]
     return hashlib.sha256(repr(shape).encode()).hexdigest()[:16]

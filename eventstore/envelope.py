@@ -6,7 +6,7 @@ Consumers route on `ce_type` without decoding the body.
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -160,8 +160,13 @@ _CONTENT_TYPE = ("content-type", CONTENT_TYPE.encode())
 
 
 def header_value(headers: RawHeaders, key: str) -> str | None:
-    """One header's value, decoded, without parsing the whole envelope."""
-    return next((value for name, value in _decoded(headers) if name == key), None)
+    """One header's value, decoded, without parsing the whole envelope (nor decoding the
+    other headers: the command path asks for several per command)."""
+    pairs = headers.items() if isinstance(headers, Mapping) else headers or []
+    for name, value in pairs:
+        if name == key:
+            return _text(value)
+    return None
 
 
 def _text(value: str | bytes | None) -> str:
@@ -169,10 +174,3 @@ def _text(value: str | bytes | None) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return value or ""
-
-
-def _decoded(headers: RawHeaders) -> Iterator[tuple[str, str]]:
-    pairs = headers.items() if isinstance(headers, Mapping) else headers or []
-    for name, value in pairs:
-        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value or ""
-        yield name, text
