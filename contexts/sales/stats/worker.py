@@ -1,8 +1,8 @@
 """The stream aggregates' agents: confirmed order lines by SKU into hourly buckets.
 
 Each table changes only in its own agent, co-partitioned with its source (orders by order id,
-re-keyed sales by SKU), and every change publishes the key's full current value. An order's
-lines live in `sales_stats_order_lines` only while the order is open: they are deleted (a
+re-keyed sales by SKU), and each key a batch changes publishes its full current value once. An
+order's lines live in `sales_stats_order_lines` only while the order is open: they are deleted (a
 changelog tombstone) once the order is counted at `OrderConfirmed` or when it is
 `OrderCancelled`, so the table holds open orders, not every order ever placed. An hour's
 bucket leaves `sales_stats_sku_hourly` once its window closes (`SKALD_STATS_GRACE_HOURS`
@@ -136,28 +136,47 @@ def wire(app: faust.App, runtime: Runtime) -> None:
         async for events in batches(stream, _BATCH, _BATCH_SECONDS):
             await count_orders(stream, events)
 
-    @app.agent(sku_sales, name="sales_stats_hourly_sales")
-    async def hourly_sales(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
+    async def publish(key: bytes, bucket: dict[str, Any]) -> None:
+        await hourly_out.send(key=key, value=json.dumps(agg.public_bucket(bucket)).encode())
+
+    async def count_sales(stream: faust.Stream[bytes], events: Sequence[faust.EventT]) -> None:
+        """A batch of sales (and the timer's closes) in order: each bucket they change is
+        written and published once, with all of the batch's sales in it. In a flash sale every
+        order sells the same SKU: one bucket update per batch, not one per order."""
+        changed: dict[bytes, tuple[dict[str, Any], faust.EventT]] = {}
+        now = datetime.now(UTC)
+        for event in events:
             sale = json.loads(event.value)
-            if "close" in sale:  # the timer's: table writes go to the event's partition
+            if "close" in sale:
                 closing = sale["close"].encode()
-                if hourly.get(closing) is not None:
-                    del hourly[closing]  # a tombstone: compaction removes it
+                pending = changed.pop(closing, None)
+                if pending is not None:
+                    await publish(closing, pending[0])  # its last sales count before it goes
+                held = hourly.get(closing) is not None
+                if held:  # a tombstone: compaction removes it
+                    write(stream, event, partial(hourly.__delitem__, closing))
+                if held or pending is not None:
                     metrics.CLOSED_BUCKETS.inc()
                 continue
-            if agg.closed(sale["hour"], datetime.now(UTC), grace):
+            if agg.closed(sale["hour"], now, grace):
                 log.warning(
                     "a sale of %s for the closed hour %s: dropped", sale["sku"], sale["hour"]
                 )
                 metrics.LATE_SALES.inc()
                 continue
             key = agg.bucket_key(sale["sku"], sale["hour"])
-            bucket = agg.add_sale(hourly.get(key), sale)
+            bucket = agg.add_sale(changed[key][0] if key in changed else hourly.get(key), sale)
             if bucket is not None:
-                hourly[key] = bucket
-                value = json.dumps(agg.public_bucket(bucket)).encode()
-                await hourly_out.send(key=key, value=value)
+                changed[key] = (bucket, event)  # written on the partition of its last sale
+        for key, (bucket, event) in changed.items():
+            write(stream, event, partial(hourly.__setitem__, key, bucket))
+            await publish(key, bucket)
+
+    @app.agent(sku_sales, name="sales_stats_hourly_sales")
+    async def hourly_sales(stream: faust.StreamT[bytes]) -> None:
+        assert isinstance(stream, faust.Stream)
+        async for events in batches(stream, _BATCH, _BATCH_SECONDS):
+            await count_sales(stream, events)
 
     @app.timer(settings.close_every_seconds, name="sales_stats_close_hours")
     async def close_hours() -> None:
