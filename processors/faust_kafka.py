@@ -10,7 +10,9 @@ records of aborted ones (a killed or fenced command processor's) either. The par
 * `_Delivery` and `ReleasingFlowControl`: a record whose ack may be a stream's skip, or whose
   queue was cleared, is let go of without counting as handled;
 * `ReadCommittedConsumer`: the commit rule (`processors/offsets.py`), the re-read of holes,
-  and a bounded wait for in-flight records.
+  and a bounded wait for in-flight records;
+* `_ReadCommittedThread`: the consumer's thread, which stops the consumer whole
+  (`processors/consumer_stop.py`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from faust.types.tuples import ConsumerMessage, ack_lock
 from mode.utils.futures import notify
 from mode.utils.queues import FlowControlEvent
 
+from processors.consumer_stop import stop_consumer
 from processors.offsets import CommitBases, HoleWatch, LogGaps, reachable
 
 FETCH_MAX_WAIT_MS = 500
@@ -57,6 +60,13 @@ class _ReadCommittedThread(driver.AIOKafkaConsumerThread):
         consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
         LOG_GAPS.follows = transport.app.topics.acks_enabled_for  # not the changelogs
         return consumer
+
+    async def on_thread_stop(self) -> None:
+        """Faust's, but the consumer stops whole even after a lost connection (see
+        `processors/consumer_stop.py`)."""
+        await super(driver.AIOKafkaConsumerThread, self).on_thread_stop()  # the method queue
+        if self._consumer is not None:
+            await stop_consumer(self._consumer)
 
 
 class _GapTellingPartitionRecords(fetcher.PartitionRecords):

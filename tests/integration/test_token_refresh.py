@@ -20,6 +20,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from eventstore import kafka_config
 from eventstore.kafka_connection import KafkaConnection
 from eventstore.oauth_tokens import OAuthToken
+from processors.consumer_stop import stop_consumer
 from processors.faust_security import RefreshingTokenProvider
 from tests.integration.running_service import free_port
 from tests.integration.throwaway_kafka import kafka_libs, throwaway_kafka
@@ -61,20 +62,6 @@ class UnsecuredTokens:
         parts = [{"alg": "none"}, claims]
         encoded = [base64.urlsafe_b64encode(json.dumps(p).encode()).rstrip(b"=") for p in parts]
         return OAuthToken(b".".join(encoded).decode() + ".", float(now + TOKEN_SECONDS))
-
-
-async def _stop(consumer: AIOKafkaConsumer) -> None:
-    """Stop an aiokafka consumer whose broker closes connections every TOKEN_SECONDS. Its
-    fetcher's close cancels and awaits each pending fetch, and a fetch that was backing off
-    after a lost connection re-raises that cancellation (aiokafka issue 647): a fault of the
-    stop, not of the reads under test, so close what the stop did not reach and go on."""
-    try:
-        await consumer.stop()
-    except asyncio.CancelledError:
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
-            raise  # this task itself was cancelled
-        await consumer._client.close()
 
 
 async def _run(sasl: str, topic: str) -> tuple[UnsecuredTokens, UnsecuredTokens, list[set[str]]]:
@@ -125,7 +112,7 @@ async def _run(sasl: str, topic: str) -> tuple[UnsecuredTokens, UnsecuredTokens,
             await poll_aio()
     finally:
         await aio_producer.stop()
-        await _stop(aio_consumer)
+        await stop_consumer(aio_consumer)  # the broker closes connections every 3 s
         consumer.close()
     return rd_tokens, aio_tokens, [sent, seen_rd, seen_aio]
 

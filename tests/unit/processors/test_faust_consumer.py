@@ -298,3 +298,41 @@ def test_a_cleared_queue_releases_its_records(tmp_path: Path) -> None:
         assert consumer._acked[TP_] == []  # the cleared stream never handled it
 
     asyncio.run(cleared())
+
+
+def test_a_fetch_cancelled_while_backing_off_does_not_break_the_worker_consumers_stop(
+    tmp_path: Path,
+) -> None:
+    """aiokafka issue 647: the consumer's stop re-raises the cancellation of a fetch that was
+    backing off after a lost connection. The thread's stop must still finish (else mode skips
+    the rest of its shutdown and the worker waits 60 s) and close the client's connections."""
+
+    async def backing_off() -> None:
+        await asyncio.sleep(10)  # the fetcher's retry_backoff after a KafkaConnectionError
+
+    async def stop() -> tuple[bool, bool]:
+        app = build_app("skald.worker", "localhost:9092", None, 3, 1, tmp_path)
+        thread = app.consumer._thread  # type: ignore[attr-defined]
+        kafka = thread._create_worker_consumer(app.transport)
+
+        async def close_fetcher() -> None:  # what Fetcher.close does with a pending fetch
+            fetch = asyncio.ensure_future(backing_off())
+            await asyncio.sleep(0)
+            fetch.cancel()
+            await fetch
+
+        kafka._fetcher = SimpleNamespace(close=close_fetcher)
+        closed = []
+        real_close = kafka._client.close
+
+        async def client_close() -> None:
+            closed.append(True)
+            await real_close()
+
+        kafka._client.close = client_close
+        thread._consumer = kafka
+        await thread.on_thread_stop()
+        return kafka._closed, bool(closed)
+
+    stopped, client_closed = asyncio.run(stop())
+    assert stopped and client_closed
