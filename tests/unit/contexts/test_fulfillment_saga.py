@@ -46,6 +46,9 @@ def ok(step: str, *events: str) -> Answered:
 
 
 def test_the_happy_path_runs_every_phase_in_order_and_ships_the_stock() -> None:
+    reserving, steps = run(CardGiven("o-1", "tok_visa"), PLACED)
+    assert reserving.phase is Phase.RESERVING  # stock and payment asked for at once
+    assert steps == ["reserve:A", "reserve:B", "authorize"]
     saga, steps = run(
         CardGiven("o-1", "tok_visa"),
         PLACED,
@@ -89,7 +92,30 @@ def test_out_of_stock_releases_everything_and_cancels() -> None:
     saga, steps = run(CardGiven("o-1", "t"), PLACED, ok("reserve:A", "StockReserved"), refused)
     assert saga.phase is Phase.COMPENSATING
     assert saga.reason == "out of stock: B"
-    assert steps[-3:] == ["release:A", "release:B", "cancel"]
+    # The authorization was asked for beside the stock: voided after it, on its key.
+    assert steps[-4:] == ["release:A", "release:B", "void", "cancel"]
+
+
+def test_a_card_that_comes_after_the_order_is_authorized_while_reserving() -> None:
+    reserving, steps = run(PLACED, CardGiven("o-1", "t"))
+    assert reserving.phase is Phase.RESERVING and steps == ["reserve:A", "reserve:B", "authorize"]
+    saga, _ = run(PLACED, CardGiven("o-1", "t"), ok("authorize"), ok("reserve:A"), ok("reserve:B"))
+    assert saga.phase is Phase.CONFIRMING and saga.steps[-1] == "reserve:B"
+
+
+def test_stock_reserved_before_the_card_comes_waits_for_it_in_authorizing() -> None:
+    waiting, steps = run(PLACED, ok("reserve:A"), ok("reserve:B"))
+    assert (waiting.phase, waiting.pending, steps) == (Phase.AUTHORIZING, (), steps)
+    saga, steps = run(PLACED, ok("reserve:A"), ok("reserve:B"), CardGiven("o-1", "t"))
+    assert saga.phase is Phase.AUTHORIZING and steps[-1] == "authorize"
+    saga, _ = run(PLACED, ok("reserve:A"), ok("reserve:B"), CardGiven("o-1", "t"), ok("authorize"))
+    assert saga.phase is Phase.CONFIRMING
+
+
+def test_a_decline_while_reserving_releases_the_stock_and_cancels() -> None:
+    saga, steps = run(CardGiven("o-1", "t"), PLACED, ok("authorize", "PaymentDeclined"))
+    assert (saga.phase, saga.reason) == (Phase.COMPENSATING, "payment declined")
+    assert steps[-4:] == ["release:A", "release:B", "void", "cancel"]
 
 
 def test_a_decline_voids_nothing_new_but_releases_and_cancels() -> None:
@@ -130,8 +156,11 @@ def test_a_stalled_participant_fails_the_step_only_after_its_deadline() -> None:
     early, sends = react(saga, STALLED, at(5), TIMING)
     assert early.phase is Phase.RESERVING and sends == []
     late, sends = react(saga, STALLED, at(11), TIMING)
-    assert late.reason == "timed out while reserving"
-    assert [s.step for s in sends] == ["release:A", "release:B", "cancel"]
+    assert late.reason == "timed out while reserving and authorizing"
+    assert [s.step for s in sends] == ["release:A", "release:B", "void", "cancel"]
+    reserved, _ = run(CardGiven("o-1", "t"), PLACED, ok("reserve:A"), ok("reserve:B"))
+    late, _ = react(reserved, STALLED, at(11), TIMING)
+    assert late.reason == "timed out while authorizing"  # payments, not the stock
 
 
 def test_a_missing_answer_is_resent_with_backoff_within_a_budget() -> None:
@@ -139,7 +168,8 @@ def test_a_missing_answer_is_resent_with_backoff_within_a_budget() -> None:
     nothing, sends = react(saga, CAUGHT_UP, at(1), TIMING)  # not due yet
     assert sends == [] and nothing == saga
     first, sends = react(saga, CAUGHT_UP, at(2), TIMING)
-    assert [s.key for s in sends] == ["saga:o-1:reserve:A", "saga:o-1:reserve:B"]
+    keys = ["saga:o-1:reserve:A", "saga:o-1:reserve:B", "saga:o-1:authorize"]
+    assert [s.key for s in sends] == keys
     assert first.resends == 1 and first.look_at == at(2).timestamp() + backoff(TIMING, "o-1", 1)
     waits = [backoff(TIMING, "o-1", n) for n in range(1, 6)]
     assert all(1.5 <= w <= 2.5 for w in waits[:1]) and all(w <= 8 * 1.25 for w in waits)
@@ -148,12 +178,12 @@ def test_a_missing_answer_is_resent_with_backoff_within_a_budget() -> None:
     for _ in range(2):
         clock = saga.look_at - NOW.timestamp() + 0.001
         saga, sends = react(saga, CAUGHT_UP, at(clock), TIMING)
-        assert len(sends) == 2
+        assert len(sends) == 3
     assert saga.resends == 3  # the budget
     clock = saga.look_at - NOW.timestamp() + 0.001
     saga, sends = react(saga, CAUGHT_UP, at(clock), TIMING)
-    assert saga.reason == "no answer while reserving"
-    assert [s.step for s in sends] == ["release:A", "release:B", "cancel"]
+    assert saga.reason == "no answer while reserving and authorizing"
+    assert [s.step for s in sends] == ["release:A", "release:B", "void", "cancel"]
 
 
 def test_the_confirmation_has_no_deadline_and_keeps_a_capped_backoff() -> None:
@@ -208,13 +238,13 @@ def test_a_card_whose_order_never_came_is_forgotten_after_the_retention() -> Non
     assert not expired(waiting, at(64)) and expired(waiting, at(65))
     # The order came after all: the saga starts and lives on, whatever the clock.
     started, steps = run(CardGiven("o-1", "t"), PLACED)
-    assert started.phase is Phase.RESERVING and steps == ["reserve:A", "reserve:B"]
+    assert started.phase is Phase.RESERVING and steps == ["reserve:A", "reserve:B", "authorize"]
     assert not expired(started, at(10**6))
 
 
 def test_a_live_saga_never_expires_however_old() -> None:
     saga, _ = run(CardGiven("o-1", "t"), PLACED, ok("reserve:A"), ok("reserve:B"))
-    assert saga.phase is Phase.AUTHORIZING and not expired(saga, at(10**6))
+    assert saga.phase is Phase.RESERVING and not expired(saga, at(10**6))  # authorize pending
 
 
 def test_only_a_message_older_than_the_retention_is_too_old() -> None:
