@@ -91,60 +91,58 @@ def wire(app: faust.App, runtime: Runtime) -> None:
                 return records.from_inbox(value)
         return None
 
-    def advance(message: SagaMessage, sent_at: float) -> tuple[bool, list[Send]]:
-        """Move one saga by one message: whether its table entry changed, the commands to send."""
+    def advance(message: SagaMessage, sent_at: float, staged: Staged) -> list[Send]:
+        """Move one saga by one message, staging its new table entry: the commands to send."""
         key = message.order_id.encode()
-        before = records.load(sagas.get(key))
+        before = records.load(staged[key] if key in staged else sagas.get(key))
         now = datetime.now(UTC)
         if before is None and too_old(sent_at, now, timing):
             log.warning("saga %s: ignored a message older than the retention", key)
             metrics.TOO_OLD.inc()
-            return False, []
+            return []
         if before is not None and isinstance(message, Tick) and expired(before, now):
-            del sagas[key]  # a tombstone: the changelog compacts it away
+            staged[key] = None  # a tombstone: the changelog compacts it away
             if before.phase is Phase.WAITING:
                 log.warning("saga %s: forgot a card whose order never came", key)
             schedule.set(key, 0)
             metrics.FORGOTTEN.inc()
-            return True, []
+            return []
         after, sends = react(before, message, now, timing)
         if not advances(before, after):
             log.error("saga %s: refused to move from %s to %s", key, before, after)
             metrics.REFUSED_MOVES.inc()
-            return False, []
+            return []
         schedule.set(key, after.due)
         resent = isinstance(message, Tick) and before is not None and after.phase == before.phase
         metrics.COMMANDS.labels("resend" if resent else "first").inc(len(sends))
         if after == (before or Saga(message.order_id)):
-            return False, sends
-        sagas[key] = records.dump(after)
+            return sends
+        staged[key] = records.dump(after)
         if after.phase != (before.phase if before else None):
             log.info("saga %s: %s %s", after.order_id, after.phase, after.reason)
             metrics.TRANSITIONS.labels(after.phase.value).inc()
-        return True, sends
+        return sends
 
     async def handle(stream: faust.Stream[bytes], events: Sequence[faust.EventT]) -> None:
         """A batch of events in stream order: every saga moved, then the new states are made
         durable (acknowledged by the broker), then their commands leave. The events are
-        acknowledged when this returns: never before their states are durable."""
+        acknowledged when this returns: never before their states are durable. A saga moved
+        by several events of the batch is written once, its last state."""
         metrics.BATCH_MESSAGES.observe(len(events))
         outbox: list[tuple[str, Send]] = []
-        changed = False
-        # Put the stream's current event back afterwards: Faust's own iterator, in another
-        # task, reads it after each event it delivers.
-        current = stream.current_event
+        staged: Staged = {}
+        last_event: dict[bytes, faust.EventT] = {}
         rekeyed: list[SagaMessage] = []
         for event in events:
             message = parse(event)
             if message is not None and event.key != message.order_id.encode():
                 rekeyed.append(message)  # an old reply keyed by correlation id: not our partition
             elif message is not None:
-                stream._set_current_event(event)  # table writes go to the event's partition
-                wrote, sends = advance(message, event.message.timestamp or 0.0)
-                changed |= wrote
+                sends = advance(message, event.message.timestamp or 0.0, staged)
+                last_event[message.order_id.encode()] = event
                 outbox += [(message.order_id, send) for send in sends]
-        stream._set_current_event(current)
-        if changed:
+        if staged:
+            _write(stream, sagas, staged, last_event)
             await _durable(sagas, app)  # the states are durable before their commands leave
         for order_id, send in outbox:
             out = records.command_record(send, order_id, routes, reply_to)
@@ -187,6 +185,31 @@ def wire(app: faust.App, runtime: Runtime) -> None:
                 continue
             metrics.TICKS.inc()
             await inbox.send(key=key, value=records.inbox_value(tick_for(saga)))
+
+
+# A batch's new saga states by key, written when the batch is decided; None: forget the saga.
+Staged = dict[bytes, bytes | None]
+
+
+def _write(
+    stream: faust.Stream[bytes],
+    sagas: DurableTable,
+    staged: Staged,
+    last_event: dict[bytes, faust.EventT],
+) -> None:
+    """Write each staged state once. A table write goes to the partition of the stream's
+    current event, so each is written as its saga's last event; Faust's own iterator, in
+    another task, reads the current event after each one it delivers: it is put back."""
+    current = stream.current_event
+    try:
+        for key, value in staged.items():
+            stream._set_current_event(last_event[key])
+            if value is not None:
+                sagas[key] = value
+            elif key in sagas:
+                del sagas[key]
+    finally:
+        stream._set_current_event(current)
 
 
 async def _durable(sagas: DurableTable, app: faust.App) -> None:
