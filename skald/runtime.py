@@ -7,7 +7,7 @@ one implementation; a test may hand a context any other.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from opensearchpy import OpenSearch
@@ -66,7 +66,7 @@ class Runtime(Protocol):
         """Work queued for Skald's own groups, how fast it drains, which topics are stalled:
         a saga watchdog tells "a participant failed" from "Skald is busy" with it."""
 
-    def admission_gate(self, route_name: str, hops: int = 1) -> Callable[..., None]:
+    def admission_gate(self, route_name: str, hops: int = 1) -> Callable[..., Awaitable[None]]:
         """A FastAPI dependency for routes that start long work: 503 with Retry-After while
         work passing Skald's queues `hops` times, one after another, would not finish within
         the admission limit behind what is queued."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -50,7 +50,7 @@ def sqlalchemy_url(dsn: str) -> str:
     raise ValueError(f"SKALD_PG_DSN must start with postgresql://, got {dsn!r}")
 
 
-def _admit() -> None:
+async def _admit() -> None:
     """The admission gate when admission control is off."""
 
 
@@ -172,18 +172,21 @@ class Services:
             settings.admission_min_messages,
         )
 
-    def admission_gate(self, route_name: str, hops: int = 1) -> Callable[..., None]:
+    def admission_gate(self, route_name: str, hops: int = 1) -> Callable[..., Awaitable[None]]:
         """A FastAPI dependency: 503 with Retry-After while the backlog is over the limit.
 
         Routes are built before the API opens its clients: until `open_api_clients()` has
-        built the admission (and started its monitor), the gate admits.
+        built the admission (and started its monitor), the gate admits. It never blocks (the
+        monitor's snapshot is read, not fetched), so it runs on the event loop: a sync
+        dependency would cost every request, refused ones most of all, a trip through the
+        thread pool, and the door must say no cheaply when it is busiest.
         """
         if not self.settings.admission_enabled:
             return _admit
 
         built: list[Callable[[], None]] = []  # the real gate, once the admission exists
 
-        def gate() -> None:
+        async def gate() -> None:
             admission = self.__dict__.get("admission")
             if admission is None:
                 return
