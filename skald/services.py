@@ -341,8 +341,18 @@ class Services:
             self.decoder(name, sink),
             self.dead_letter_writer(name),
             batch_size=self.settings.projection_batch_size,
-            linger=self.settings.projection_linger_ms / 1000,
+            linger=self.projection_linger_ms(name) / 1000,
         )
+
+    def projection_linger_ms(self, name: str) -> int:
+        """The projection's own freshness budget, else the setting (`LINGER_DOC`)."""
+        contexts = self.contexts
+        declared = [p.linger_ms for c in contexts for p in c.postgres_projections if p.name == name]
+        declared += [
+            p.linger_ms for c in contexts for p in c.opensearch_projections if p.name == name
+        ]
+        own = declared[0] if declared else None
+        return self.settings.projection_linger_ms if own is None else own
 
     def decoder(self, name: str, sink: Sink) -> Decoder:
         """What turns the projection's records into events and states (live, replay, redrive)."""

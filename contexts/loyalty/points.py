@@ -113,4 +113,5 @@ projection = PostgresProjection(
     topics=(ORDER_EVENTS,),
     metadata=metadata,
     batch_handlers=(BatchHandler(frozenset({OrderPlaced, OrderConfirmed}), apply_batch),),
+    linger_ms=500,  # points may follow an order by half a second under load
 )

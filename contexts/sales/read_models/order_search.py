@@ -43,4 +43,5 @@ projection = OpenSearchProjection(
     doc_id=order_state.order_id,
     handlers=order_state.HANDLERS,
     settings={"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "1s"},
+    linger_ms=500,  # searchable only at the next refresh anyway (1 s)
 )

@@ -41,6 +41,7 @@ projection = PostgresProjection(
     topics=(SKU_HOURLY.name,),
     metadata=metadata,
     states=(StateTable(sku_hourly, SKU_HOURLY.name, _bucket_row, _bucket_key),),
+    linger_ms=500,  # hourly buckets
 )
 
 
