@@ -84,14 +84,13 @@ RANK = {
     Phase.SHIPPING: 4,
     Phase.DONE: 5,
 }
-# The confirmation landed: from here on nothing is undone.
 # How many of Skald's queues an order passes one after another when all goes well, each
 # waiting behind what is queued there (the door's admission counts them): PlaceOrder through
-# the processor and OrderPlaced through the worker, then for each phase (reserving,
-# authorizing, confirming, shipping) its commands through the processor and their replies
+# the processor and OrderPlaced through the worker, then for each phase (reserving with its
+# authorization, confirming, shipping) its commands through the processor and their replies
 # through the worker.
 HOPS = 2 * (1 + 3)
-
+# The confirmation landed: from here on nothing is undone.
 _PAST_PIVOT = frozenset({Phase.SHIPPING, Phase.DONE})
 
 
