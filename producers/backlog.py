@@ -233,9 +233,11 @@ class BacklogMonitor:
         drained: dict[str, int] = {group: 0 for group in self._groups}
         for key, c in committed.items():
             drained[key[0]] = drained.get(key[0], 0) + max(0, c - base[key])
-        # Over a few samples at least: a group that only just got work has not shown a rate.
+        # A rate needs a few samples since the monitor started (`rate_known`), but a group's
+        # own rate counts from its first busy interval: a busy second counted as three made
+        # the door refuse the first second of a load far below capacity after a quiet spell.
         measured = min(self._window, RATE_SAMPLES * self._interval)
-        shortest = min(elapsed, measured)
+        shortest = min(elapsed, self._interval)
         busy = self._busy_seconds()
         spans = {g: max(busy.get(g, 0.0), shortest) for g in drained}
         rates = {g: n / spans[g] if spans[g] > 0 else 0.0 for g, n in drained.items()}

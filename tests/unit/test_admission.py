@@ -120,8 +120,8 @@ def test_a_group_drains_at_the_rate_it_keeps_while_it_has_work() -> None:
     for second in range(7):  # caught up, nothing arrives
         monitor._record(float(second), {key: (0, 0)})
     monitor._record(7.0, {key: (0, 300)})  # work arrives
-    latest = monitor._record(8.0, {key: (50, 300)})  # one busy second: counted as three
-    assert latest.group_rates == {"worker": pytest.approx(50 / 3)}
+    latest = monitor._record(8.0, {key: (50, 300)})  # one busy second: its own rate
+    assert latest.group_rates == {"worker": pytest.approx(50.0)}
     monitor._record(9.0, {key: (150, 400)})
     latest = monitor._record(10.0, {key: (300, 500)})  # 300 drained in 3 busy seconds
     assert latest.group_rates == {"worker": pytest.approx(100.0)}

@@ -28,4 +28,3 @@ def test_a_declared_budget_wins_and_the_rest_follow_the_setting() -> None:
     assert services.projection_linger_ms("inventory.stock-levels") == 50
     assert services.projection_linger_ms("sales.orders") == 50
     assert _services(20).projection_linger_ms("sales.sagas") == 20
-
