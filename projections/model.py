@@ -112,14 +112,6 @@ class BatchHandler:
     apply: Callable[[Connection, Sequence[ProjectedEvent]], None]
 
 
-LINGER_DOC = """A read model's freshness budget: while events keep coming, its projector
-applies at most one batch (one transaction) per `linger_ms` (the first event after a quiet
-spell at once). Each transaction has a fixed cost (about 1.5 ms of CPU across the projector
-and its store, whatever its size), so a model whose readers accept staler data, such as a
-search index that shows writes only at its refresh or a history, declares a longer budget
-and frees that CPU for the command path under load. None: `SKALD_PROJECTION_LINGER_MS`."""
-
-
 @dataclass(frozen=True, slots=True)
 class PostgresProjection:
     """A read model in PostgreSQL: tables, folds and rollups (batched), or handlers.
@@ -129,7 +121,14 @@ class PostgresProjection:
     `folds` read the batch's rows once, fold in memory and write each changed row once.
     `states` keep one row per key of state topics (which `topics` includes): per batch the
     newest record of each key is upserted, or deleted if a tombstone, in the same
-    transaction as the checkpoint. `linger_ms`: see `LINGER_DOC`.
+    transaction as the checkpoint.
+
+    `linger_ms` is the model's freshness budget: while events keep coming, its projector
+    commits at most one batch per `linger_ms` (the first event after a quiet spell at once;
+    None: `SKALD_PROJECTION_LINGER_MS`). A transaction costs about 1.5 ms of CPU across the
+    projector and its store whatever its size, so a model whose readers accept staler data
+    (a search index visible only at its refresh, a history) batches longer and leaves that
+    CPU to the command path under load.
     """
 
     name: str
@@ -153,7 +152,7 @@ class OpenSearchProjection:
 
     The sink reads the batch's current documents with a realtime mget, folds the events in,
     and indexes each whole document once with the aggregate version as external version.
-    `linger_ms`: see `LINGER_DOC`.
+    `linger_ms`: the freshness budget, as in `PostgresProjection`.
     """
 
     name: str

@@ -345,13 +345,12 @@ class Services:
         )
 
     def projection_linger_ms(self, name: str) -> int:
-        """The projection's own freshness budget, else the setting (`LINGER_DOC`)."""
-        contexts = self.contexts
-        declared = [p.linger_ms for c in contexts for p in c.postgres_projections if p.name == name]
-        declared += [
-            p.linger_ms for c in contexts for p in c.opensearch_projections if p.name == name
-        ]
-        own = declared[0] if declared else None
+        """The projection's own freshness budget (`linger_ms`), else the setting."""
+        projections: list[PostgresProjection | OpenSearchProjection] = []
+        for context in self.contexts:
+            projections += context.postgres_projections
+            projections += context.opensearch_projections
+        own = next((p.linger_ms for p in projections if p.name == name), None)
         return self.settings.projection_linger_ms if own is None else own
 
     def decoder(self, name: str, sink: Sink) -> Decoder:
