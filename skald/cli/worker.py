@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from processors.collector import tune_for_streams
 from skald.cli.common import build_services, fail, serve_metrics
 
 app = typer.Typer()
@@ -31,6 +32,7 @@ def worker(
     except LookupError as error:
         fail(str(error))
     serve_metrics(services.settings)
+    tune_for_streams()
     level = services.settings.log_level.lower()
     runner = faust.Worker(faust_app, loglevel=level, quiet=True)
     # Faust's terminal spinner lowers the root logger to DEBUG at level WARN and above, so
