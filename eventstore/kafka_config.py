@@ -80,9 +80,33 @@ def consumer_config(connection: KafkaConnection, group_id: str) -> dict[str, Any
     }
 
 
+# A consumer allowed to see records this late or later lets the broker gather them (below).
+GATHER_FROM_MS = 100
+GATHER_BYTES = 256 * 1024
+
+
+def fetch_within(budget_ms: int) -> dict[str, Any]:
+    """Fetch settings for a consumer that may see each record up to `budget_ms` after it was
+    written (a read model's freshness budget), on top of `consumer_config`'s.
+
+    By default the broker answers a fetch as soon as any record is there: under load, each
+    consumer fetches once per batch its topics receive, and every fetch costs the broker a
+    request (its system time was 40 % of its CPU under load). A consumer with room in its
+    budget asks for `GATHER_BYTES` instead, waiting at most the budget: a few fetches a second
+    whatever the load. Tighter budgets keep being answered at once.
+    """
+    if budget_ms < GATHER_FROM_MS:
+        return {}
+    return {"fetch.min.bytes": GATHER_BYTES, "fetch.wait.max.ms": budget_ms}
+
+
 def admin_config(connection: KafkaConnection) -> dict[str, Any]:
     """An admin client for topic management and health checks."""
     return _common(connection)
+
+
+# Longer than any transaction lasts: its writes leave only when it flushes (see below).
+TRANSACTION_LINGER_MS = 100
 
 
 def transactional_producer_config(
@@ -92,7 +116,12 @@ def transactional_producer_config(
     return {
         **producer_config(connection),
         "transactional.id": transactional_id,  # one per processor instance (KIP-447)
-        "linger.ms": 0,  # a transaction flushes explicitly; lingering only adds latency
+        # A transaction sends what it produced when it flushes (flush and commit override the
+        # linger, librdkafka >= 1.8): one produce request per flush, not one per write its
+        # broker thread happened to catch. Measured at 150 orders/s: produce requests per
+        # order 8.7 -> 7.3 for the whole stack, one order alone through the saga p50
+        # 100 -> 89 ms (0 ms: each write sent at once, overlapping the next decisions).
+        "linger.ms": TRANSACTION_LINGER_MS,
         # A zombie's open transaction holds back every read_committed reader of the topics it
         # touched (replies too) until the broker aborts it: keep it short (Kafka Streams' EOS
         # default). Transactions last milliseconds; librdkafka lowers message.timeout.ms to it.
