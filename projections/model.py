@@ -128,7 +128,9 @@ class PostgresProjection:
     None: `SKALD_PROJECTION_LINGER_MS`). A transaction costs about 1.5 ms of CPU across the
     projector and its store whatever its size, so a model whose readers accept staler data
     (a search index visible only at its refresh, a history) batches longer and leaves that
-    CPU to the command path under load.
+    CPU to the command path under load. A budget of 100 ms or more also lets the broker hold
+    the projector's fetches that long to gather records (`kafka_config.fetch_within`): a few
+    fetches a second whatever the load, and a first event after a quiet spell may wait for it.
     """
 
     name: str

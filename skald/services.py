@@ -327,13 +327,7 @@ class Services:
     def projector(self, name: str, sink: Sink | None = None, group: str | None = None) -> Projector:
         """A projector for one named projection (or a replay's pinned sink and own group)."""
         sink = sink or self.sinks()[name][0]
-        group = group or f"projection.{name}"
-        config = kafka_config.consumer_config(
-            self.settings.kafka_connection(), self.settings.group(group)
-        )
-        # Heartbeats run on librdkafka's thread, so a short session only detects dead processes.
-        config["session.timeout.ms"] = self.settings.projection_session_timeout_ms
-        consumer = Consumer(config)
+        consumer = Consumer(self.projector_consumer_config(name, group or f"projection.{name}"))
         return Projector(
             consumer,
             sink,
@@ -343,6 +337,16 @@ class Services:
             batch_size=self.settings.projection_batch_size,
             linger=self.projection_linger_ms(name) / 1000,
         )
+
+    def projector_consumer_config(self, name: str, group: str) -> dict[str, Any]:
+        """A projector's consumer: its group, offsets in the sink, fetches that may wait as
+        long as the read model's freshness budget."""
+        config = kafka_config.consumer_config(
+            self.settings.kafka_connection(), self.settings.group(group)
+        )
+        # Heartbeats run on librdkafka's thread, so a short session only detects dead processes.
+        config["session.timeout.ms"] = self.settings.projection_session_timeout_ms
+        return config | kafka_config.fetch_within(self.projection_linger_ms(name))
 
     def projection_linger_ms(self, name: str) -> int:
         """The projection's own freshness budget (`linger_ms`), else the setting."""
