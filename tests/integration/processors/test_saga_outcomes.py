@@ -159,7 +159,7 @@ def test_a_participant_that_is_merely_slow_is_waited_for(
     assert events_by_type(services, "payments.payment.events")[order_id] == {"PaymentAuthorized": 1}
 
 
-JUNK = 150_000  # voids of payments that do not exist: refused one by one, seconds of work
+JUNK = 300_000  # voids of payments that do not exist: refused one by one, 8-10 s of work
 
 
 def _queue_junk_payments(services: Services, count: int) -> None:
