@@ -96,7 +96,7 @@ def test_cached_headers_never_carry_another_stream_or_type(factory: EventRecordF
     assert other.key == b"o-2"
     assert headers["ce_subject"] == b"o-2"
     assert headers["ce_type"] == b"sales.order.OrderConfirmed"
-    assert headers["ce_dataschema"] == b"avro:sales.order.OrderConfirmed/v1"
+    assert headers["ce_dataschema"] == b"avro:sales.order.OrderConfirmed/v2"
     assert headers["ce_aggregateversion"] == b"3"
     assert (headers["ce_correlationid"], headers["ce_causationid"]) == (b"x", b"y")
 

@@ -24,7 +24,7 @@ BEANS = OrderItem(sku="SKU-1", name="Espresso beans", quantity=2, unit_price_cen
 MUG = OrderItem(sku="SKU-2", name="Mug", quantity=1, unit_price_cents=800)
 PLACE = PlaceOrder(order_id="o-1", customer_id="c-1", items=(BEANS, MUG), at=AT)
 PLACED = OrderPlaced("o-1", "c-1", (BEANS, MUG), 3300, AT)
-CONFIRMED = OrderConfirmed("o-1", AT)
+CONFIRMED = OrderConfirmed("o-1", AT, (BEANS, MUG))  # what was confirmed
 CANCELLED = OrderCancelled("o-1", "changed my mind", AT)
 SHIPPED = OrderShipped("o-1", AT)
 CONFIRM = ConfirmOrder("o-1", AT)
@@ -57,6 +57,11 @@ def test_quantities_are_positive_and_prices_not_negative(bad: OrderItem) -> None
 def test_a_placed_order_can_be_confirmed_once() -> None:
     given([PLACED]).when(CONFIRM).then([CONFIRMED])
     given([PLACED, CONFIRMED]).when(CONFIRM).then([])
+
+
+def test_a_v1_confirmation_without_items_still_confirms() -> None:
+    given([PLACED, OrderConfirmed("o-1", AT)]).when(CONFIRM).then([])
+    given([PLACED, OrderConfirmed("o-1", AT)]).when(SHIP).then([SHIPPED])
 
 
 def test_placed_or_confirmed_orders_can_be_cancelled_once() -> None:

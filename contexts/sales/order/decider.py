@@ -96,7 +96,7 @@ def decide(state: Order, command: OrderCommand) -> list[OrderEvent]:
             if state.status is OrderStatus.CONFIRMED:
                 return []
             _require(state, command, OrderStatus.PLACED)
-            return [OrderConfirmed(command.order_id, command.at)]
+            return [OrderConfirmed(command.order_id, command.at, state.items)]
         case CancelOrder():
             if state.status is OrderStatus.CANCELLED:
                 return []

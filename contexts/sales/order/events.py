@@ -38,6 +38,9 @@ class OrderConfirmed:
 
     order_id: str
     confirmed_at: datetime
+    # Schema v2: what was confirmed, so a consumer counting confirmed sales needs no copy of
+    # the OrderPlaced; v1 confirmations read with none.
+    items: tuple[OrderItem, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

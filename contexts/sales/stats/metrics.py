@@ -12,3 +12,8 @@ CLOSED_BUCKETS = Counter(
     "skald_stats_closed_buckets_total",
     "Hourly buckets that left the stats worker's table once their window closed",
 )
+UNCOUNTED = Counter(
+    "skald_stats_uncounted_orders_total",
+    "Confirmations counted as no sale: a v1 OrderConfirmed (no items) whose lines no earlier"
+    " version kept",
+)

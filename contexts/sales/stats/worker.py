@@ -2,9 +2,11 @@
 
 Each table changes only in its own agent, co-partitioned with its source (orders by order id,
 re-keyed sales by SKU), and each key a batch changes publishes its full current value once. An
-order's lines live in `sales_stats_order_lines` only while the order is open: they are deleted (a
-changelog tombstone) once the order is counted at `OrderConfirmed` or when it is
-`OrderCancelled`, so the table holds open orders, not every order ever placed. An hour's
+`OrderConfirmed` carries what was confirmed (schema v2), so an order is counted from its
+confirmation alone. `sales_stats_order_lines` holds only the lines an earlier version kept
+from `OrderPlaced` for orders whose v1 confirmation (without items) is still to come: nothing
+writes it any more, and each entry is deleted (a changelog tombstone) once its order is
+counted or cancelled, so it drains to empty. An hour's
 bucket leaves `sales_stats_sku_hourly` once its window closes (`SKALD_STATS_GRACE_HOURS`
 after the hour ends): a timer sends a close for it through the bucket's own partition of
 `sales.stats.sku-sales`, where the agent that owns the bucket deletes it. So that table
@@ -22,7 +24,7 @@ from typing import Any
 
 import faust
 
-from contexts.sales.order.events import OrderCancelled, OrderConfirmed, OrderPlaced
+from contexts.sales.order.events import OrderCancelled, OrderConfirmed
 from contexts.sales.stats import aggregates as agg
 from contexts.sales.stats import metrics
 from contexts.sales.stats.settings import StatsSettings
@@ -39,21 +41,28 @@ _RAW: dict[str, Any] = {
     "key_serializer": "raw",
     "value_serializer": "raw",
 }
-_PLACED, _CONFIRMED = OrderPlaced.EVENT_TYPE.encode(), OrderConfirmed.EVENT_TYPE.encode()
+_CONFIRMED = OrderConfirmed.EVENT_TYPE.encode()
 _CANCELLED = OrderCancelled.EVENT_TYPE.encode()
 _BATCH, _BATCH_SECONDS = 500, 0.005  # like the saga: one producer flush per batch
 
 Lines = dict[str, list[int]]  # SKU -> [units, cents] of one order
 
 
-def order_lines(placed: dict[str, Any]) -> Lines:
-    """An OrderPlaced body's units and cents per SKU (items of one SKU merged)."""
+def order_lines(order: dict[str, Any]) -> Lines:
+    """An OrderPlaced or OrderConfirmed body's units and cents per SKU (items of one SKU
+    merged)."""
     per_sku: Lines = {}
-    for item in placed["items"]:
+    for item in order["items"]:
         units, cents = per_sku.get(item["sku"], [0, 0])
         amount = item["quantity"] * item["unit_price_cents"]
         per_sku[item["sku"]] = [units + item["quantity"], cents + amount]
     return per_sku
+
+
+def confirmed_lines_of(confirmed: dict[str, Any]) -> Lines | None:
+    """What an OrderConfirmed says was confirmed; None for a v1 confirmation, which carries
+    no items (its lines were kept from its OrderPlaced by an earlier version)."""
+    return order_lines(confirmed) if confirmed.get("items") else None
 
 
 def sales_of(lines: Lines, confirmed: dict[str, Any], source: list[int]) -> list[dict[str, Any]]:
@@ -75,10 +84,9 @@ def sales_of(lines: Lines, confirmed: dict[str, Any], source: list[int]) -> list
 
 
 def closes_order(kind: bytes | None) -> bool:
-    """Whether the order's lines are no longer needed after this event: counted or cancelled.
-
-    A redelivered OrderConfirmed after the delete finds no lines and sells nothing; one
-    redelivered before it re-sends the same sales, which the buckets recognise by their source."""
+    """Whether the order's kept lines are no longer needed after this event: counted or
+    cancelled. A redelivered OrderConfirmed re-sends the same sales, which the buckets
+    recognise by their source."""
     return kind in (_CONFIRMED, _CANCELLED)
 
 
@@ -107,27 +115,31 @@ def wire(app: faust.App, runtime: Runtime) -> None:
             stream._set_current_event(current)
 
     async def count_orders(stream: faust.Stream[bytes], events: Sequence[faust.EventT]) -> None:
-        """A batch of order events: lines kept, sales sent, one flush, then closed orders'
-        lines deleted. The flush comes first so a tombstone never outlives lost sales: a crash
-        before it re-delivers the batch with the lines still there."""
+        """A batch of order events: the confirmed orders' sales sent, one flush, then any
+        lines an earlier version kept for the closed orders deleted. The flush comes first so
+        a tombstone never outlives lost sales: a crash before it re-delivers the batch with
+        the lines still there."""
         sales: list[dict[str, Any]] = []
         closed: list[faust.EventT] = []
         for event in events:
             kind = dict(event.message.headers or ()).get("ce_type")
-            if kind == _PLACED:
-                placed = order_lines(decode(event.value))
-                write(stream, event, partial(lines.__setitem__, event.key, placed))
-            elif kind == _CONFIRMED and (known := lines.get(event.key)) is not None:
-                source = [event.message.partition, event.message.offset]
-                sales += sales_of(known, decode(event.value), source)
+            if kind == _CONFIRMED:
+                confirmed = decode(event.value)
+                known = confirmed_lines_of(confirmed) or lines.get(event.key)
+                if known is not None:
+                    source = [event.message.partition, event.message.offset]
+                    sales += sales_of(known, confirmed, source)
+                else:
+                    log.warning("order %s: confirmed without items or kept lines", event.key)
+                    metrics.UNCOUNTED.inc()
             if closes_order(kind):
                 closed.append(event)
         for sale in sales:
             await sku_sales.send(key=sale["sku"].encode(), value=json.dumps(sale).encode())
         if sales:
-            await app.producer.flush()  # the sales are durable before their lines go
+            await app.producer.flush()  # the sales are durable before any lines go
         for event in closed:
-            if lines.get(event.key) is not None:  # a tombstone: the table stays bounded
+            if lines.get(event.key) is not None:  # a tombstone: the table drains
                 write(stream, event, partial(lines.__delitem__, event.key))
 
     @app.agent(order_events, name="sales_stats_confirmed_lines")

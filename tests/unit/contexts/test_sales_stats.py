@@ -14,7 +14,7 @@ from contexts.sales.stats.aggregates import (
     public_bucket,
     sku_and_hour,
 )
-from contexts.sales.stats.worker import closes_order, order_lines, sales_of
+from contexts.sales.stats.worker import closes_order, confirmed_lines_of, order_lines, sales_of
 
 
 def test_an_hour_is_the_utc_hour_a_moment_falls_in() -> None:
@@ -68,6 +68,15 @@ def test_an_orders_lines_merge_items_of_one_sku() -> None:
         ]
     }
     assert order_lines(placed) == {"A": [3, 350], "B": [1, 300]}
+
+
+def test_a_confirmation_says_what_was_confirmed_and_a_v1_one_does_not() -> None:
+    item = {"sku": "A", "name": "a", "quantity": 2, "unit_price_cents": 100}
+    at = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    v2 = {"order_id": "o1", "confirmed_at": at, "items": [item, {**item, "sku": "B"}]}
+    assert confirmed_lines_of(v2) == {"A": [2, 200], "B": [2, 200]}
+    assert confirmed_lines_of({"order_id": "o1", "confirmed_at": at, "items": []}) is None
+    assert confirmed_lines_of({"order_id": "o1", "confirmed_at": at}) is None  # as written
 
 
 def test_a_confirmed_order_sells_each_sku_in_its_confirmation_hour() -> None:
