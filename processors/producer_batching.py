@@ -1,14 +1,14 @@
 """The worker's produce requests: a broker's batches leave together, as the Java client does.
 
 aiokafka keeps one batch per partition and sends a batch only once its own linger has passed,
-so the batches of one saga batch (its changelog writes, then commands to three topics, each
-on its own partitions) became due at different moments and left in separate requests. Every
-request is a write on the worker's socket and a
-request the broker handles (its system time was 40 % of its CPU under load). Kafka's Java
-producer drains every batch of a broker once one of them is due; this accumulator does the
-same. Measured at 150 orders/s: the worker's produce requests per order 1.9 -> 0.8, with as
-many batches; one order alone through the saga p50 89 ms, as before. Order within a
-partition is unchanged: a partition still has one batch in flight at a time.
+so the batches of one saga batch (its changelog writes, then commands to three topics, each on
+its own partitions) became due at different moments and left in separate requests. Every
+request is a write on the worker's socket and a request the broker handles (its system time was
+40 % of its CPU under load). Kafka's Java producer drains every batch of a broker once one of
+them is due; this accumulator does the same. Measured at 150 orders/s: the worker's produce
+requests per order 1.9 -> 0.8, with as many batches; one order alone through the saga p50 89
+ms, as before. Order within a partition is unchanged: a partition still has one batch in flight
+at a time.
 """
 
 from __future__ import annotations
